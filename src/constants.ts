@@ -1,0 +1,85 @@
+/**
+ * Default values for every netget option, in milliseconds where they are
+ * durations. Each is applied once, with `??`, where the options are read.
+ */
+
+/** The network a node joins when none is given. */
+export const DEFAULT_NETWORK = 'development'
+
+/** How long a published service record stays valid. */
+export const DEFAULT_RECORD_TTL = 10 * 60_000
+
+/** The longest validity a reader accepts for a record (plus {@link CLOCK_SKEW_TOLERANCE}). */
+export const MAX_RECORD_TTL = 24 * 60 * 60_000
+
+/** How far apart two clocks may be before a record looks expired or from the future. */
+export const CLOCK_SKEW_TOLERANCE = 60_000
+
+/** How often a service re-publishes its record; must be shorter than the TTL. */
+export const DEFAULT_REANNOUNCE_INTERVAL = 3 * 60_000
+
+/** Random spread applied to every re-announce, as a fraction of the interval. */
+export const DEFAULT_REANNOUNCE_JITTER = 0.1
+
+/** How often tracked instances are pinged. */
+export const DEFAULT_HEALTH_INTERVAL = 10_000
+
+/** How long one ping may take before it counts as a failure. */
+export const DEFAULT_HEALTH_TIMEOUT = 2_000
+
+/** Consecutive failed pings after which a healthy instance becomes unhealthy. */
+export const DEFAULT_HEALTH_FAILURE_THRESHOLD = 3
+
+/** Default bound on one public async operation when the caller gives no signal. */
+export const DEFAULT_OPERATION_TIMEOUT = 10_000
+
+/** How long one request to one registry may take. */
+export const DEFAULT_REQUEST_TIMEOUT = 3_000
+
+/** First delay before redialing a lost registry. */
+export const DEFAULT_REDIAL_MIN_DELAY = 500
+
+/** Longest delay between two redials of a lost registry. */
+export const DEFAULT_REDIAL_MAX_DELAY = 30_000
+
+/** How long one dial to a registry may take. */
+export const DEFAULT_DIAL_TIMEOUT = 5_000
+
+/** How often a registry deletes expired records from its store. */
+export const DEFAULT_RECORD_CLEANUP_INTERVAL = 60_000
+
+/** Largest marshalled envelope a node accepts or publishes, in bytes. */
+export const MAX_RECORD_BYTES = 16 * 1024
+
+/** Largest JSON-encoded metadata a service may publish, in bytes. */
+export const MAX_METADATA_BYTES = 8 * 1024
+
+/** Most multiaddrs one record may carry. */
+export const MAX_RECORD_MULTIADDRS = 32
+
+/** Most records one registry returns for one lookup. */
+export const MAX_LOOKUP_RESULTS = 1_000
+
+/** Network names: 1 to 32 lowercase letters, digits and inner dashes. */
+export const NETWORK_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/
+
+/** Service names: 1 to 64 letters, digits, and inner `.`, `_` or `-`. */
+export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/
+
+/** Where a registry listens when no `listen` option is given. */
+export const DEFAULT_REGISTRY_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+
+/** Where a service node listens when no `listen` option is given. */
+export const DEFAULT_SERVICE_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
+
+/** Connection limit raised for registries, which every peer of a network connects to. */
+export const REGISTRY_MAX_CONNECTIONS = 2_000
+
+/** Inbound connections per second accepted from one IP address by a registry. */
+export const REGISTRY_INBOUND_CONNECTION_THRESHOLD = 500
+
+/** Connection limit for other Node peers. */
+export const SERVICE_MAX_CONNECTIONS = 300
+
+/** Concurrent ping streams per connection (libp2p's default of 1–2 collides with kad-dht). */
+export const PING_MAX_STREAMS = 8

@@ -1,0 +1,132 @@
+import { anySignal } from 'any-signal'
+import { recordKey, serviceCid } from '../records/keys.js'
+import { verifyRecord } from '../records/verify.js'
+import { askRegistry } from './registry-lookup.js'
+import type { NetgetLibp2p } from '../network/create-node.js'
+import type { RegistryConnections } from '../network/registry-connections.js'
+import type { VerifiedRecord } from '../records/verify.js'
+import type { Logger, PeerId } from '@libp2p/interface'
+
+/** What a {@link Discovery} needs. */
+export interface DiscoveryInit {
+  libp2p: NetgetLibp2p
+  network: string
+  registries: RegistryConnections
+  requestTimeout: number
+  log: Logger
+}
+
+/** Options of one record search. */
+export interface FindRecordsOptions {
+  signal: AbortSignal
+  /** Also walk the DHT when registries answered. */
+  thorough?: boolean
+  /** Called with every verified record as it arrives, before the search ends. */
+  onRecord?(record: VerifiedRecord): void
+}
+
+/** How a search went. */
+export interface FindRecordsResult {
+  /** The newest verified record of each instance, withdrawals included. */
+  records: Map<string, VerifiedRecord>
+  /** Registries that answered the lookup. */
+  registriesAnswered: number
+  /** Whether the DHT was walked. */
+  walkedDht: boolean
+}
+
+/**
+ * Finds the records of every instance of a service. First it asks each
+ * connected registry over the lookup protocol (one round trip each, all at
+ * once). If that finds no live instance, or `thorough` is set, it walks the
+ * DHT: the service CID's providers, then each provider's record key. Every
+ * record is verified on arrival; for each instance the highest `seq` wins.
+ */
+export class Discovery {
+  private readonly init: DiscoveryInit
+
+  constructor (init: DiscoveryInit) {
+    this.init = init
+  }
+
+  async findRecords (name: string, options: FindRecordsOptions): Promise<FindRecordsResult> {
+    const records = new Map<string, VerifiedRecord>()
+    const accept = (record: VerifiedRecord): void => {
+      const known = records.get(record.peerId)
+
+      if (known === undefined || record.seq > known.seq) {
+        records.set(record.peerId, record)
+        options.onRecord?.(record)
+      }
+    }
+
+    const registries = this.init.registries.connected()
+    const answers = await Promise.allSettled(registries.map(async registry => {
+      const signal = anySignal([options.signal, AbortSignal.timeout(this.init.requestTimeout)])
+
+      try {
+        await askRegistry(this.init.libp2p, registry.peerId, this.init.network, name, signal, this.init.log, accept)
+      } finally {
+        signal.clear()
+      }
+    }))
+    const registriesAnswered = answers.filter(answer => answer.status === 'fulfilled').length
+    answers.forEach((answer, index) => {
+      if (answer.status === 'rejected') {
+        this.init.log('lookup of %s at registry %p failed - %e', name, registries[index].peerId, answer.reason)
+      }
+    })
+
+    const live = [...records.values()].some(record => !record.withdrawn)
+    const walkedDht = options.thorough === true || !live
+
+    if (walkedDht) {
+      options.signal.throwIfAborted()
+      await this.walkDht(name, options.signal, accept)
+    }
+
+    return { records, registriesAnswered, walkedDht }
+  }
+
+  private async walkDht (name: string, signal: AbortSignal, accept: (record: VerifiedRecord) => void): Promise<void> {
+    const { libp2p, network, log } = this.init
+    const cid = await serviceCid(network, name)
+    const fetches: Array<Promise<void>> = []
+    const seen = new Set<string>()
+
+    try {
+      for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
+        const peerId = provider.id.toString()
+
+        if (!seen.has(peerId)) {
+          seen.add(peerId)
+          fetches.push(this.fetchRecord(name, provider.id, signal, accept))
+        }
+      }
+    } catch (err) {
+      log('finding providers of %s failed - %e', name, err)
+    }
+
+    await Promise.all(fetches)
+  }
+
+  private async fetchRecord (name: string, provider: PeerId, signal: AbortSignal, accept: (record: VerifiedRecord) => void): Promise<void> {
+    const { libp2p, network, log } = this.init
+    const key = recordKey(network, name, provider.toString())
+
+    try {
+      for await (const event of libp2p.services.dht.get(key, { signal })) {
+        if (event.name === 'VALUE') {
+          try {
+            accept(await verifyRecord(event.value, { network, name, peerId: provider.toString() }))
+          } catch (err) {
+            log('DHT value for %s from %p is invalid - %e', name, event.from, err)
+          }
+        }
+      }
+    } catch (err) {
+      log('reading the record of %p failed - %e', provider, err)
+    }
+  }
+}
+

@@ -1,0 +1,95 @@
+/**
+ * Every error netget throws on purpose is one of these classes. Check them by
+ * `err.name` (works across package copies) or with `instanceof`.
+ */
+
+/** Options given to `new Netget()` or a method are invalid; the message names the option. */
+export class InvalidOptionsError extends Error {
+  static name = 'InvalidOptionsError'
+  name = 'InvalidOptionsError'
+}
+
+/** bootstrap.json could not be read or does not have the documented shape. */
+export class InvalidBootstrapFileError extends Error {
+  static name = 'InvalidBootstrapFileError'
+  name = 'InvalidBootstrapFileError'
+  /** The file that was read. */
+  readonly path: string
+
+  constructor (message: string, path: string, options?: ErrorOptions) {
+    super(message, options)
+    this.path = path
+  }
+}
+
+/** No registry node of the network could be reached (or none is configured). */
+export class NoRegistryReachableError extends Error {
+  static name = 'NoRegistryReachableError'
+  name = 'NoRegistryReachableError'
+  /** The network whose registries were tried. */
+  readonly network: string
+
+  constructor (message: string, network: string, options?: ErrorOptions) {
+    super(message, options)
+    this.network = network
+  }
+}
+
+/** No live instance of the service was found. */
+export class ServiceNotFoundError extends Error {
+  static name = 'ServiceNotFoundError'
+  name = 'ServiceNotFoundError'
+  /** The service name that was looked up. */
+  readonly serviceName: string
+  /** The network it was looked up in. */
+  readonly network: string
+
+  constructor (message: string, serviceName: string, network: string) {
+    super(message)
+    this.serviceName = serviceName
+    this.network = network
+  }
+}
+
+/** An operation did not finish within its timeout. */
+export class TimeoutError extends Error {
+  static name = 'TimeoutError'
+  name = 'TimeoutError'
+}
+
+/** The operation was aborted by the caller's signal. */
+export class AbortError extends Error {
+  static name = 'AbortError'
+  name = 'AbortError'
+}
+
+/** A service record failed verification; the message says which rule it broke. */
+export class InvalidRecordError extends Error {
+  static name = 'InvalidRecordError'
+  name = 'InvalidRecordError'
+}
+
+/** The node is not started, or is stopping, and the operation needs it running. */
+export class NotStartedError extends Error {
+  static name = 'NotStartedError'
+  name = 'NotStartedError'
+}
+
+/** Another running process holds this data directory. */
+export class DataDirLockedError extends Error {
+  static name = 'DataDirLockedError'
+  name = 'DataDirLockedError'
+  /** The locked directory. */
+  readonly dataDir: string
+
+  constructor (message: string, dataDir: string) {
+    super(message)
+    this.dataDir = dataDir
+  }
+}
+
+/** The operation cannot work on this platform or node type (for example, registering from a browser). */
+export class UnsupportedOperationError extends Error {
+  static name = 'UnsupportedOperationError'
+  name = 'UnsupportedOperationError'
+}

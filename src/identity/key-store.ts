@@ -1,0 +1,90 @@
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { DataDirLockedError, InvalidOptionsError } from '../errors.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** File holding the node's Ed25519 private key (libp2p protobuf encoding), mode 0600. */
+export const KEY_FILE = 'peer.key'
+
+/** File holding the pid of the process using the data directory. */
+export const LOCK_FILE = 'lock'
+
+/**
+ * Loads the Ed25519 key stored in `dataDir`, or creates and stores a new one.
+ * The key file is written to a temporary name and renamed, so a crash never
+ * leaves half a key behind.
+ */
+export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
+  const path = join(dataDir, KEY_FILE)
+  let bytes: Uint8Array | undefined
+
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new InvalidOptionsError(`Cannot read the identity key ${path}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  if (bytes !== undefined) {
+    try {
+      return privateKeyFromProtobuf(bytes)
+    } catch (err) {
+      throw new InvalidOptionsError(`The identity key ${path} is corrupt; move it away to create a new identity (the peer ID will change)`, { cause: err })
+    }
+  }
+
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, privateKeyToProtobuf(key), { mode: 0o600 })
+  await rename(temporary, path)
+  return key
+}
+
+/**
+ * Marks `dataDir` as used by this process, so that two nodes never share an
+ * identity or a datastore. A lock left by a process that no longer runs is
+ * taken over. Returns a function that releases the lock.
+ */
+export async function lockDataDir (dataDir: string): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const path = join(dataDir, LOCK_FILE)
+
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600)
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return async () => { await rm(path, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new InvalidOptionsError(`Cannot use data directory ${dataDir}: ${(err as Error).message}`, { cause: err })
+      }
+    }
+
+    const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
+
+    if (Number.isInteger(owner) && owner !== process.pid && isRunning(owner)) {
+      throw new DataDirLockedError(`Data directory ${dataDir} is in use by another netget node (pid ${owner}); give each node its own dataDir`, dataDir)
+    }
+
+    if (owner === process.pid) {
+      throw new DataDirLockedError(`Data directory ${dataDir} is already used by another netget node in this process; give each node its own dataDir`, dataDir)
+    }
+
+    await rm(path, { force: true })
+  }
+
+  throw new DataDirLockedError(`Data directory ${dataDir} is locked; remove ${path} if no netget node uses it`, dataDir)
+}
+
+function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * @packageDocumentation
+ *
+ * netget: a peer-to-peer service registry. A service publishes a signed record
+ * of itself to its network's Kademlia DHT; anyone on the network discovers its
+ * live instances by name.
+ *
+ * @example Publish a service
+ *
+ * ```ts
+ * import { Netget } from 'netget'
+ *
+ * const db = new Netget({
+ *   network: 'production',
+ *   metadata: { name: 'DatabaseService', version: '1.4.0' },
+ *   registryNodes: ['/ip4/203.0.113.5/tcp/4001/p2p/12D3KooW...']
+ * })
+ * await db.registerWithNetwork()
+ * ```
+ *
+ * @example Discover it
+ *
+ * ```ts
+ * const client = new Netget({ network: 'production' })
+ * const instances = await client.discoverServiceNode('DatabaseService')
+ * ```
+ */
+import './polyfills.js'
+
+export { Netget } from './netget.js'
+export type { ServiceInstance, InstanceHealth, NetgetEvents, RegistryEventDetail, DiscoverOptions, NetgetStatus } from './netget.js'
+export type { NetgetInit, NetgetConfig, NodeType } from './options.js'
+export type { AnnounceResult } from './service/announcer.js'
+export type { ServiceRecord, ServiceMetadata } from './records/record.js'
+export type { BootstrapList } from './network/bootstrap-list.js'
+export { loadBootstrapList, parseBootstrapList, resolveBootstrapPath, BOOTSTRAP_FILE_ENV } from './network/bootstrap-list.js'
+export { RECORD_DOMAIN, RECORD_PAYLOAD_TYPE, encodeRecord, decodeRecord, sealRecord } from './records/record.js'
+export { recordKey, serviceCid } from './records/keys.js'
+export { verifyRecord } from './records/verify.js'
+export { dhtProtocol, lookupProtocol } from './network/namespace.js'
+export * from './errors.js'
+export * as defaults from './constants.js'

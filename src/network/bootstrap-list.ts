@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { NETWORK_NAME_PATTERN } from '../constants.js'
+import { InvalidBootstrapFileError, InvalidOptionsError } from '../errors.js'
+import { isPlainObject } from '../records/record.js'
+import { parseRegistryAddress } from './registry-address.js'
+
+/** Environment variable naming a bootstrap file to use instead of the default. */
+export const BOOTSTRAP_FILE_ENV = 'NETGET_BOOTSTRAP'
+
+/** The version of the bootstrap.json format described in the README. */
+export const BOOTSTRAP_FILE_VERSION = 1
+
+/** The parsed content of a bootstrap.json file: each network's registry multiaddrs. */
+export interface BootstrapList {
+  /** The file it was read from. */
+  path: string
+  /** Registry multiaddrs by network name, each ending in `/p2p/<peer id>`. */
+  networks: Record<string, string[]>
+}
+
+/** The bootstrap.json shipped with the package. */
+export const PACKAGED_BOOTSTRAP_FILE = fileURLToPath(new URL('../../../bootstrap.json', import.meta.url))
+
+/**
+ * Which bootstrap file to read: `explicit` if given, else $NETGET_BOOTSTRAP,
+ * else `./bootstrap.json` in the working directory if there is one, else the
+ * file shipped with the package.
+ */
+export function resolveBootstrapPath (explicit?: string): string {
+  if (explicit !== undefined) {
+    return resolve(explicit)
+  }
+
+  const fromEnv = process.env[BOOTSTRAP_FILE_ENV]
+
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return resolve(fromEnv)
+  }
+
+  const local = resolve('bootstrap.json')
+  return existsSync(local) ? local : PACKAGED_BOOTSTRAP_FILE
+}
+
+/**
+ * Reads and checks a bootstrap.json file. Throws InvalidBootstrapFileError
+ * naming the file, the faulty entry and how to fix it.
+ */
+export async function loadBootstrapList (path: string = resolveBootstrapPath()): Promise<BootstrapList> {
+  let text: string
+
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new InvalidBootstrapFileError(`Cannot read bootstrap file ${path}: ${(err as Error).message}`, path, { cause: err })
+  }
+
+  return parseBootstrapList(text, path)
+}
+
+/** Checks the text of a bootstrap file; see {@link loadBootstrapList}. */
+export function parseBootstrapList (text: string, path: string): BootstrapList {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new InvalidBootstrapFileError(`Bootstrap file ${path}: ${message}`, path, cause === undefined ? undefined : { cause })
+  }
+  let parsed: unknown
+
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    return fail(`is not valid JSON (${(err as Error).message})`, err)
+  }
+
+  if (!isPlainObject(parsed)) {
+    return fail('must be a JSON object like {"version": 1, "networks": {"development": {"registryNodes": []}}}')
+  }
+
+  if (parsed.version !== BOOTSTRAP_FILE_VERSION) {
+    return fail(`"version" must be ${BOOTSTRAP_FILE_VERSION}, got ${JSON.stringify(parsed.version)}`)
+  }
+
+  if (!isPlainObject(parsed.networks)) {
+    return fail('"networks" must be an object mapping network names to {"registryNodes": [...]}')
+  }
+
+  const networks: Record<string, string[]> = {}
+
+  for (const [network, entry] of Object.entries(parsed.networks)) {
+    if (!NETWORK_NAME_PATTERN.test(network)) {
+      return fail(`network name "${network}" is invalid: use 1 to 32 lowercase letters, digits or inner dashes`)
+    }
+
+    if (!isPlainObject(entry) || !Array.isArray(entry.registryNodes)) {
+      return fail(`networks.${network} must be an object with a "registryNodes" array`)
+    }
+
+    const seen = new Set<string>()
+    networks[network] = entry.registryNodes.map((address: unknown, index: number) => {
+      const where = `networks.${network}.registryNodes[${index}]`
+
+      try {
+        parseRegistryAddress(address, where)
+      } catch (err) {
+        return fail((err as InvalidOptionsError).message, err)
+      }
+
+      if (seen.has(address as string)) {
+        return fail(`${where} repeats "${String(address)}"`)
+      }
+
+      seen.add(address as string)
+      return address as string
+    })
+  }
+
+  return { path, networks }
+}

@@ -1,0 +1,92 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { PING_MAX_STREAMS } from '../constants.js'
+import { KEY_NAMESPACE } from '../records/keys.js'
+import { createRecordValidator, selectRecord } from '../records/validator.js'
+import { dhtDatastorePrefix, dhtProtocol } from './namespace.js'
+import type { Identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+import type { Libp2p } from 'libp2p'
+
+/** The libp2p services every netget node runs. */
+export type NetgetServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+}
+
+/** A libp2p node as netget configures it. */
+export type NetgetLibp2p = Libp2p<NetgetServices>
+
+/** What {@link createNetgetLibp2p} needs. */
+export interface CreateNodeInit {
+  privateKey: PrivateKey
+  network: string
+  /** true: DHT server from the start (registries); false: DHT client only. */
+  dhtServer: boolean
+  listen: string[]
+  announce: string[]
+  datastore: Datastore
+  maxConnections: number
+  inboundConnectionThreshold: number
+  /** How long provider entries stored here stay valid, in ms. */
+  providerValidity: number
+}
+
+/**
+ * Creates (without starting) the libp2p node of a netget peer: TCP and
+ * WebSockets, Noise, Yamux, identify, ping and the network's own kad-dht with
+ * netget's validator and selector.
+ */
+export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
+  const datastorePrefix = dhtDatastorePrefix(init.network)
+
+  return createLibp2p({
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    addresses: {
+      listen: init.listen,
+      announce: init.announce
+    },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: init.maxConnections,
+      inboundConnectionThreshold: init.inboundConnectionThreshold,
+      maxIncomingPendingConnections: Math.min(init.maxConnections, 500)
+    },
+    services: {
+      identify: identify(),
+      ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
+      dht: kadDHT({
+        protocol: dhtProtocol(init.network),
+        datastorePrefix,
+        logPrefix: `netget:dht:${init.network}`,
+        metricsPrefix: `netget_dht_${init.network.replaceAll('-', '_')}`,
+        clientMode: !init.dhtServer,
+        // netget networks are often LAN or loopback: keep private addresses
+        peerInfoMapper: passthroughMapper,
+        initialQuerySelfInterval: 0,
+        validators: {
+          [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix })
+        },
+        selectors: {
+          [KEY_NAMESPACE]: selectRecord
+        },
+        reprovide: {
+          validity: init.providerValidity
+        }
+      })
+    }
+  })
+}

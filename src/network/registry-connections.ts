@@ -1,0 +1,226 @@
+import { raceSignal } from 'race-signal'
+import { NoRegistryReachableError } from '../errors.js'
+import type { RegistryAddress } from './registry-address.js'
+import type { Logger, PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+
+/** Tag that keeps the connection manager from pruning registry connections. */
+const REGISTRY_TAG = 'netget-registry'
+
+/** What {@link RegistryConnections} needs. */
+export interface RegistryConnectionsInit {
+  libp2p: Libp2p
+  network: string
+  registries: RegistryAddress[]
+  redialMinDelay: number
+  redialMaxDelay: number
+  dialTimeout: number
+  log: Logger
+  onConnected(registry: RegistryAddress): void
+  onDisconnected(registry: RegistryAddress): void
+}
+
+interface Supervised {
+  address: RegistryAddress
+  connected: boolean
+  failures: number
+  timer?: ReturnType<typeof setTimeout>
+  dialing?: Promise<void>
+}
+
+/**
+ * Keeps a node connected to its network's registries. libp2p's bootstrap
+ * module dials once and gives up; this redials every lost or unreachable
+ * registry with exponential backoff and jitter for as long as the node runs,
+ * and reports each registry's connects and disconnects.
+ */
+export class RegistryConnections {
+  private readonly init: RegistryConnectionsInit
+  private readonly registries = new Map<string, Supervised>()
+  private running = false
+  private readonly onPeerConnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, true) }
+  private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, false) }
+
+  constructor (init: RegistryConnectionsInit) {
+    this.init = init
+    init.registries.forEach(registry => { this.track(registry) })
+  }
+
+  /** Starts dialling every registry. */
+  start (): void {
+    if (this.running) {
+      return
+    }
+
+    this.running = true
+    this.init.libp2p.addEventListener('peer:connect', this.onPeerConnect)
+    this.init.libp2p.addEventListener('peer:disconnect', this.onPeerDisconnect)
+
+    for (const registry of this.registries.values()) {
+      this.dialInBackground(registry)
+    }
+  }
+
+  /** Stops redialling; leaves connections to libp2p's own shutdown. */
+  stop (): void {
+    this.running = false
+    this.init.libp2p.removeEventListener('peer:connect', this.onPeerConnect)
+    this.init.libp2p.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+
+    for (const registry of this.registries.values()) {
+      clearTimeout(registry.timer)
+      registry.timer = undefined
+    }
+  }
+
+  /** Every registry this node keeps connected to. */
+  list (): RegistryAddress[] {
+    return [...this.registries.values()].map(registry => registry.address)
+  }
+
+  /** The registries connected right now. */
+  connected (): RegistryAddress[] {
+    return [...this.registries.values()].filter(registry => registry.connected).map(registry => registry.address)
+  }
+
+  /** Adds a registry and dials it (in the background) if the node runs. Returns false if it was already known. */
+  add (address: RegistryAddress): boolean {
+    if (this.registries.has(address.peerId.toString()) || address.peerId.equals(this.init.libp2p.peerId)) {
+      return false
+    }
+
+    const registry = this.track(address)
+
+    if (this.running) {
+      this.dialInBackground(registry)
+    }
+
+    return true
+  }
+
+  /** Stops keeping a registry connected and closes its connections. Returns false if it was not known. */
+  async remove (peerId: PeerId): Promise<boolean> {
+    const registry = this.registries.get(peerId.toString())
+
+    if (registry === undefined) {
+      return false
+    }
+
+    clearTimeout(registry.timer)
+    this.registries.delete(peerId.toString())
+    await this.init.libp2p.peerStore.merge(peerId, { tags: { [REGISTRY_TAG]: undefined } }).catch(() => {})
+
+    if (this.running) {
+      await this.init.libp2p.hangUp(peerId).catch(() => {})
+    }
+
+    if (registry.connected) {
+      registry.connected = false
+      this.init.onDisconnected(registry.address)
+    }
+
+    return true
+  }
+
+  /**
+   * Resolves once at least one registry is connected. Registries not
+   * connected are dialled at once (skipping their backoff); if every dial
+   * fails, rejects with NoRegistryReachableError listing why.
+   */
+  async ensureConnected (signal: AbortSignal): Promise<void> {
+    const all = [...this.registries.values()]
+
+    if (all.some(registry => registry.connected)) {
+      return
+    }
+
+    if (all.length === 0) {
+      throw new NoRegistryReachableError(`No registry nodes are configured for network "${this.init.network}": pass registryNodes, or list them under networks.${this.init.network}.registryNodes in bootstrap.json`, this.init.network)
+    }
+
+    try {
+      await Promise.any(all.map(async registry => { await this.dial(registry, signal) }))
+    } catch (err) {
+      signal.throwIfAborted()
+      const reasons = (err as AggregateError).errors.map((reason: Error, index) => `${all[index].address.multiaddr.toString()}: ${reason.message}`)
+      throw new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err })
+    }
+  }
+
+  private track (address: RegistryAddress): Supervised {
+    const registry: Supervised = { address, connected: false, failures: 0 }
+    this.registries.set(address.peerId.toString(), registry)
+    return registry
+  }
+
+  private setConnected (peerId: PeerId, connected: boolean): void {
+    const registry = this.registries.get(peerId.toString())
+
+    if (registry === undefined || registry.connected === connected) {
+      return
+    }
+
+    registry.connected = connected
+
+    if (connected) {
+      registry.failures = 0
+      clearTimeout(registry.timer)
+      registry.timer = undefined
+      this.init.log('registry %p connected', peerId)
+      this.init.onConnected(registry.address)
+    } else {
+      this.init.log('registry %p disconnected', peerId)
+      this.init.onDisconnected(registry.address)
+      this.scheduleRedial(registry)
+    }
+  }
+
+  private async dial (registry: Supervised, signal?: AbortSignal): Promise<void> {
+    if (registry.dialing === undefined) {
+      registry.dialing = this.openConnection(registry).finally(() => { registry.dialing = undefined })
+    }
+
+    if (signal === undefined) {
+      await registry.dialing
+      return
+    }
+
+    await raceSignal(registry.dialing, signal)
+  }
+
+  private async openConnection (registry: Supervised): Promise<void> {
+    const { libp2p } = this.init
+    const { peerId, multiaddr } = registry.address
+    clearTimeout(registry.timer)
+    registry.timer = undefined
+
+    try {
+      await libp2p.peerStore.merge(peerId, { tags: { [REGISTRY_TAG]: { value: 100 } } })
+      await libp2p.dial(multiaddr, { signal: AbortSignal.timeout(this.init.dialTimeout) })
+      this.setConnected(peerId, true)
+    } catch (err) {
+      registry.failures++
+      this.init.log('dial to registry %a failed (%d in a row) - %e', multiaddr, registry.failures, err)
+      this.scheduleRedial(registry)
+      throw err
+    }
+  }
+
+  private dialInBackground (registry: Supervised): void {
+    this.dial(registry).catch(() => {})
+  }
+
+  private scheduleRedial (registry: Supervised): void {
+    if (!this.running || registry.connected || registry.timer !== undefined || !this.registries.has(registry.address.peerId.toString())) {
+      return
+    }
+
+    const { redialMinDelay, redialMaxDelay } = this.init
+    const backoff = Math.min(redialMaxDelay, redialMinDelay * 2 ** Math.min(registry.failures, 16))
+    const delay = backoff / 2 + Math.random() * backoff / 2
+    registry.timer = setTimeout(() => {
+      registry.timer = undefined
+      this.dialInBackground(registry)
+    }, delay)
+  }
+}

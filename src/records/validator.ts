@@ -1,0 +1,92 @@
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { Key } from 'interface-datastore'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { InvalidRecordError } from '../errors.js'
+import { parseRecordKey } from './keys.js'
+import { peekRecord, verifyRecord } from './verify.js'
+import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import type { Datastore } from 'interface-datastore'
+
+/** What the DHT validator needs to know about the node it runs in. */
+export interface RecordValidatorInit {
+  /** The network this DHT serves; records of any other network are rejected. */
+  network: string
+  /** The node's datastore, to refuse a record older than the one stored. */
+  datastore?: Datastore
+  /** kad-dht's `datastorePrefix` for this DHT. */
+  datastorePrefix: string
+}
+
+/**
+ * The datastore key kad-dht stores a record's value under (mirrors kad-dht's
+ * `bufferToRecordKey`: `<prefix>/record/<base32 of the DHT key>`).
+ */
+export function storedRecordKey (datastorePrefix: string, key: Uint8Array): Key {
+  return new Key(`${datastorePrefix}/record/${uint8ArrayToString(key, 'base32')}`, false)
+}
+
+/**
+ * The kad-dht validator for keys under `/netget/`. kad-dht calls it on every
+ * incoming PUT_VALUE, every value in a GET response, and local reads. Besides
+ * verifying the record ({@link verifyRecord}), it refuses a record whose
+ * `seq` is lower than the one already stored here, or an equal `seq` with a
+ * different content: kad-dht does not run selectors on PUT, so without this
+ * a replayed old record would overwrite a newer one.
+ */
+export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
+  return async (key, value, options) => {
+    const parts = parseRecordKey(key)
+    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId })
+
+    if (init.datastore == null) {
+      return
+    }
+
+    let storedBytes: Uint8Array
+
+    try {
+      storedBytes = DhtRecord.deserialize(await init.datastore.get(storedRecordKey(init.datastorePrefix, key), options)).value
+    } catch {
+      return // nothing stored yet, or unreadable: nothing to compare with
+    }
+
+    if (uint8ArrayEquals(storedBytes, value)) {
+      return
+    }
+
+    const stored = peekRecord(storedBytes)
+
+    if (stored == null) {
+      return
+    }
+
+    if (record.seq < stored.seq) {
+      throw new InvalidRecordError(`Record seq ${record.seq} is older than the stored seq ${stored.seq} (replay)`)
+    }
+
+    if (record.seq === stored.seq) {
+      throw new InvalidRecordError(`Record seq ${record.seq} is already stored with other content`)
+    }
+  }
+}
+
+/**
+ * The kad-dht selector for keys under `/netget/`: the record with the highest
+ * `seq` wins; undecodable records never do.
+ */
+export const selectRecord: SelectFn = (_key, records) => {
+  let best = 0
+  let bestSeq = -1
+
+  records.forEach((bytes, index) => {
+    const seq = peekRecord(bytes)?.seq ?? -1
+
+    if (seq > bestSeq) {
+      best = index
+      bestSeq = seq
+    }
+  })
+
+  return best
+}

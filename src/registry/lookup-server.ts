@@ -1,0 +1,70 @@
+import { lpStream } from '@libp2p/utils'
+import { DEFAULT_REQUEST_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_RECORD_BYTES } from '../constants.js'
+import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../network/lookup-messages.js'
+import { lookupProtocol } from '../network/namespace.js'
+import type { RecordIndex } from './record-index.js'
+import type { Logger, Stream, Connection } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+
+/** What a {@link LookupServer} needs. */
+export interface LookupServerInit {
+  libp2p: Libp2p
+  network: string
+  index: RecordIndex
+  log: Logger
+  /** Concurrent lookup streams allowed per connection. @default 32 */
+  maxInboundStreams?: number
+}
+
+/**
+ * Answers the registry lookup protocol from the registry's record index: one
+ * round trip returns every stored record of a service. Peers verify every
+ * record themselves, so the server sends what it stored as it stored it.
+ */
+export class LookupServer {
+  private readonly init: LookupServerInit
+  private readonly protocol: string
+
+  constructor (init: LookupServerInit) {
+    this.init = init
+    this.protocol = lookupProtocol(init.network)
+  }
+
+  async start (): Promise<void> {
+    await this.init.libp2p.handle(this.protocol, async (stream, connection) => {
+      await this.answer(stream, connection)
+    }, {
+      maxInboundStreams: this.init.maxInboundStreams ?? 32
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.init.libp2p.unhandle(this.protocol)
+  }
+
+  private async answer (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+    const messages = lpStream(stream, { maxDataLength: Math.max(MAX_REQUEST_BYTES, MAX_RECORD_BYTES) })
+
+    try {
+      let name: string
+
+      try {
+        name = decodeLookupRequest((await messages.read({ signal })).subarray())
+      } catch (err) {
+        this.init.log('bad lookup request from %p - %e', connection.remotePeer, err)
+        await messages.write(encodeLookupHeader({ error: 'bad request: send {"name": "<service name>"}' }), { signal })
+        await stream.close({ signal })
+        return
+      }
+
+      const envelopes = this.init.index.lookup(name, MAX_LOOKUP_RESULTS)
+      await messages.writeV([encodeLookupHeader({ count: envelopes.length }), ...envelopes], { signal })
+      await stream.close({ signal })
+      this.init.log.trace('answered lookup of %s from %p with %d records', name, connection.remotePeer, envelopes.length)
+    } catch (err) {
+      this.init.log('lookup stream from %p failed - %e', connection.remotePeer, err)
+      stream.abort(err as Error)
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import { NoRegistryReachableError } from '../errors.js'
+import { recordKey, serviceCid } from '../records/keys.js'
+import { sealRecord } from '../records/record.js'
+import type { NetgetLibp2p } from '../network/create-node.js'
+import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
+import type { Logger, PrivateKey } from '@libp2p/interface'
+
+/** What one publication of a record achieved. */
+export interface AnnounceResult {
+  /** The record that was published. */
+  record: ServiceRecord
+  /** How many DHT servers (registries) stored it. */
+  storedBy: number
+}
+
+/** What an {@link Announcer} needs. */
+export interface AnnouncerInit {
+  libp2p: NetgetLibp2p
+  privateKey: PrivateKey
+  network: string
+  name: string
+  metadata: ServiceMetadata
+  recordTtl: number
+  reannounceInterval: number
+  reannounceJitter: number
+  log: Logger
+  onAnnounced(result: AnnounceResult): void
+  onError(err: Error): void
+}
+
+/**
+ * Publishes one service instance: seals its record, stores it in the DHT and
+ * announces the instance as a provider of the service's CID; re-publishes on
+ * an interval (with jitter) and on demand; publishes a withdrawal on request.
+ */
+export class Announcer {
+  private readonly init: AnnouncerInit
+  private lastSeq = 0
+  private timer?: ReturnType<typeof setTimeout>
+  private active = false
+  private inFlight?: Promise<AnnounceResult>
+
+  constructor (init: AnnouncerInit) {
+    this.init = init
+  }
+
+  /** True between the first successful {@link announce} and {@link withdraw}. */
+  get announced (): boolean {
+    return this.active
+  }
+
+  /**
+   * Publishes a fresh record now and keeps re-publishing it. Rejects with
+   * NoRegistryReachableError if no DHT server stored it.
+   */
+  async announce (signal: AbortSignal): Promise<AnnounceResult> {
+    const result = await this.publish(false, signal)
+    this.active = true
+    this.schedule()
+    return result
+  }
+
+  /** Re-publishes soon (joining a publication under way) if the instance is announced. */
+  refresh (): void {
+    if (!this.active || this.inFlight !== undefined) {
+      return
+    }
+
+    this.publish(false, AbortSignal.timeout(this.init.reannounceInterval))
+      .then(result => { this.init.onAnnounced(result) }, err => { this.init.onError(err) })
+  }
+
+  /** Stops re-publishing and publishes a withdrawal, so readers drop the instance at once. */
+  async withdraw (signal: AbortSignal): Promise<AnnounceResult | undefined> {
+    this.stop()
+
+    if (!this.active) {
+      return undefined
+    }
+
+    this.active = false
+    await this.inFlight?.catch(() => {})
+    return this.publish(true, signal)
+  }
+
+  /** Stops re-publishing without withdrawing. */
+  stop (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private schedule (): void {
+    clearTimeout(this.timer)
+    const { reannounceInterval, reannounceJitter } = this.init
+    const delay = reannounceInterval * (1 - reannounceJitter + Math.random() * 2 * reannounceJitter)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.refresh()
+      this.schedule()
+    }, delay)
+  }
+
+  private async publish (withdrawn: boolean, signal: AbortSignal): Promise<AnnounceResult> {
+    const run = this.store(withdrawn, signal)
+    this.inFlight = run
+    try {
+      return await run
+    } finally {
+      if (this.inFlight === run) {
+        this.inFlight = undefined
+      }
+    }
+  }
+
+  private async store (withdrawn: boolean, signal: AbortSignal): Promise<AnnounceResult> {
+    const { libp2p, network, name, log } = this.init
+    const peerId = libp2p.peerId.toString()
+    const now = Date.now()
+    this.lastSeq = Math.max(now, this.lastSeq + 1)
+    const record: ServiceRecord = {
+      network,
+      name,
+      peerId,
+      multiaddrs: withdrawn ? [] : libp2p.getMultiaddrs().map(address => address.toString()),
+      metadata: withdrawn ? { name } : this.init.metadata,
+      seq: this.lastSeq,
+      expiresAt: now + this.init.recordTtl,
+      withdrawn
+    }
+    const envelope = await sealRecord(record, this.init.privateKey)
+    const key = recordKey(network, name, peerId)
+    let storedBy = 0
+
+    const put = (async () => {
+      for await (const event of libp2p.services.dht.put(key, envelope, { signal })) {
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
+          storedBy++
+        }
+      }
+    })()
+    const provide = withdrawn
+      ? Promise.resolve()
+      : (async () => {
+          const cid = await serviceCid(network, name)
+          for await (const event of libp2p.services.dht.provide(cid, { signal })) {
+            void event
+          }
+        })()
+
+    const [putOutcome, provideOutcome] = await Promise.allSettled([put, provide])
+
+    if (provideOutcome.status === 'rejected') {
+      log('providing %s failed - %e', name, provideOutcome.reason)
+    }
+
+    if (storedBy === 0) {
+      signal.throwIfAborted()
+      const cause = putOutcome.status === 'rejected' ? putOutcome.reason : undefined
+      throw new NoRegistryReachableError(`No registry of network "${network}" stored the record of "${name}"; check that the registries are running and reachable`, network, { cause })
+    }
+
+    log('%s record of %s seq %d stored by %d peers', withdrawn ? 'withdrawal' : 'service', name, record.seq, storedBy)
+    return { record, storedBy }
+  }
+}
