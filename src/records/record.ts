@@ -97,7 +97,8 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
   const { v, network, name, peerId, multiaddrs, metadata, seq, expiresAt, withdrawn } = parsed
 
   if (v !== RECORD_VERSION) {
-    throw new InvalidRecordError(`Record version ${String(v)} is not supported (expected ${RECORD_VERSION})`)
+    // never String(v): a deeply nested array overflows the stack when printed
+    throw new InvalidRecordError(`Record version ${typeof v === 'number' ? v : typeof v} is not supported (expected ${RECORD_VERSION})`)
   }
 
   if (typeof network !== 'string' || !NETWORK_NAME_PATTERN.test(network)) {
@@ -124,7 +125,16 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError('Record field "metadata.name" differs from "name"')
   }
 
-  if (uint8ArrayFromString(JSON.stringify(metadata)).byteLength > MAX_METADATA_BYTES) {
+  let metadataJson: string
+
+  try {
+    metadataJson = JSON.stringify(metadata)
+  } catch (err) {
+    // JSON.parse takes nesting that JSON.stringify cannot print back (RangeError)
+    throw new InvalidRecordError('Record field "metadata" is nested too deeply', { cause: err })
+  }
+
+  if (uint8ArrayFromString(metadataJson).byteLength > MAX_METADATA_BYTES) {
     throw new InvalidRecordError(`Record metadata is larger than ${MAX_METADATA_BYTES} bytes`)
   }
 

@@ -37,6 +37,11 @@ export function storedRecordKey (datastorePrefix: string, key: Uint8Array): Key 
 export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
   return async (key, value, options) => {
     const parts = parseRecordKey(key)
+
+    if (parts.network !== init.network) {
+      throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`)
+    }
+
     const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId })
 
     if (init.datastore == null) {
