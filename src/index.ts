@@ -28,7 +28,7 @@
 import './polyfills.js'
 
 export { Netget } from './netget.js'
-export type { ServiceInstance, InstanceHealth, NetgetEvents, RegistryEventDetail, DiscoverOptions, NetgetStatus } from './netget.js'
+export type { ServiceInstance, InstanceHealth, NetgetEvents, RegistryEventDetail, DiscoverOptions, NetgetStatus, StopOptions } from './netget.js'
 export type { NetgetInit, NetgetConfig, NodeType } from './options.js'
 export type { AnnounceResult } from './service/announcer.js'
 export type { ServiceRecord, ServiceMetadata } from './records/record.js'

@@ -102,6 +102,17 @@ export interface DiscoverOptions extends AbortOptions {
   onInstance?(instance: ServiceInstance): void
 }
 
+/** Options of {@link Netget.stop}. */
+export interface StopOptions extends AbortOptions {
+  /**
+   * Publish a withdrawal so readers drop this instance at once. With false,
+   * the record stays until it expires or health checks flag the instance.
+   *
+   * @default true
+   */
+  withdraw?: boolean
+}
+
 /** Lifecycle states of a node. */
 export type NetgetStatus = 'stopped' | 'starting' | 'started' | 'stopping'
 
@@ -198,10 +209,11 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   /**
-   * Stops the peer: withdraws its record if it published one, closes every
-   * connection and clears every timer. Safe to call twice, and before start.
+   * Stops the peer: withdraws its record if it published one (unless
+   * `withdraw` is false), closes every connection and clears every timer.
+   * Safe to call twice, and before start.
    */
-  async stop (options: AbortOptions = {}): Promise<void> {
+  async stop (options: StopOptions = {}): Promise<void> {
     await this.lifecycle(async () => {
       const running = this.running
 
@@ -213,7 +225,9 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       const signal = this.operationSignal(options)
 
       try {
-        await running.announcer?.withdraw(signal).catch(err => { this.log('withdrawal failed - %e', err) })
+        if (options.withdraw !== false) {
+          await running.announcer?.withdraw(signal).catch(err => { this.log('withdrawal failed - %e', err) })
+        }
       } finally {
         signal.clear()
         running.announcer?.stop()

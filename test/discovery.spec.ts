@@ -1,0 +1,200 @@
+import { expect } from 'chai'
+import { logger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Discovery } from '../src/discovery/discovery.js'
+import { Netget } from '../src/index.js'
+import { RegistryConnections } from '../src/network/registry-connections.js'
+import { createTestnet } from '../src/testing/index.js'
+import { rejectionOf } from './helpers.js'
+import type { Testnet } from '../src/testing/index.js'
+
+describe('registration and discovery', () => {
+  let testnet: Testnet
+
+  beforeEach(async () => {
+    testnet = await createTestnet(0)
+  })
+
+  afterEach(async () => {
+    await testnet.destroy()
+  })
+
+  it('discovers every instance of a service with its metadata', async () => {
+    const instances = await Promise.all(['eu', 'us', 'ap'].map(async region => {
+      const node = testnet.createNode({ metadata: { name: 'DatabaseService', region, version: '1.4.0' } })
+      const result = await node.registerWithNetwork()
+      expect(result.storedBy).to.be.greaterThan(0)
+      return node
+    }))
+
+    const client = testnet.createNode()
+    const found = await client.discoverServiceNode('DatabaseService')
+
+    expect(found.map(instance => instance.peerId).sort()).to.deep.equal(instances.map(node => node.peerId).sort())
+    expect(found.map(instance => instance.metadata.region).sort()).to.deep.equal(['ap', 'eu', 'us'])
+
+    for (const instance of found) {
+      const node = instances.find(candidate => candidate.peerId === instance.peerId)
+      expect(instance.name).to.equal('DatabaseService')
+      expect(instance.network).to.equal(testnet.network)
+      expect(instance.multiaddrs).to.deep.equal(node?.multiaddrs)
+      expect(instance.health.status).to.equal('healthy')
+      expect(instance.health.rttMs).to.be.a('number')
+      expect(instance.expiresAt).to.be.greaterThan(Date.now())
+    }
+  })
+
+  it('narrows results with a metadata filter', async () => {
+    for (const region of ['eu', 'us', 'us']) {
+      await testnet.createNode({ metadata: { name: 'api', region } }).registerWithNetwork()
+    }
+
+    const client = testnet.createNode()
+    const us = await client.discoverServiceNode('api', { filter: { region: 'us' } })
+    expect(us).to.have.length(2)
+    expect(us.every(instance => instance.metadata.region === 'us')).to.equal(true)
+
+    const eu = await client.discoverServiceNode('api', { filter: instance => instance.metadata.region === 'eu' })
+    expect(eu).to.have.length(1)
+
+    const none = await rejectionOf(client.discoverServiceNode('api', { filter: { region: 'mars' } }))
+    expect(none).to.have.property('name', 'ServiceNotFoundError')
+  })
+
+  it('reports instances as soon as they are verified', async () => {
+    await testnet.createNode({ metadata: { name: 'api' } }).registerWithNetwork()
+    const early: string[] = []
+    const found = await testnet.createNode().discoverServiceNode('api', { onInstance: instance => early.push(instance.peerId) })
+    expect(early).to.deep.equal(found.map(instance => instance.peerId))
+  })
+
+  it('rejects with ServiceNotFoundError for an unknown service', async () => {
+    const err = await rejectionOf(testnet.createNode().discoverServiceNode('nothing-here'))
+    expect(err).to.have.property('name', 'ServiceNotFoundError')
+    expect(err.message).to.match(/No live instance of "nothing-here" on network "testnet"/)
+  })
+
+  it('finds services by walking the DHT when no registry answers lookups', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' } })
+    await service.registerWithNetwork()
+    const client = testnet.createNode()
+    await client.start()
+    await client.libp2p.dial(multiaddr(testnet.registryNodes[0]))
+    // a discovery that knows no registry to ask: only the DHT can answer
+    const discovery = new Discovery({
+      libp2p: client.libp2p,
+      network: testnet.network,
+      registries: new RegistryConnections({ libp2p: client.libp2p, network: testnet.network, registries: [], redialMinDelay: 10, redialMaxDelay: 10, dialTimeout: 1000, log: logger('test'), onConnected () {}, onDisconnected () {} }),
+      requestTimeout: 1000,
+      log: logger('test')
+    })
+    const result = await discovery.findRecords('api', { signal: AbortSignal.timeout(5000) })
+    expect(result.registriesAnswered).to.equal(0)
+    expect(result.walkedDht).to.equal(true)
+    expect([...result.records.keys()]).to.deep.equal([service.peerId])
+  })
+
+  it('re-publishes with a higher seq and readers keep the newest', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' } })
+    const first = await service.registerWithNetwork()
+    const second = await service.registerWithNetwork()
+    expect(second.record.seq).to.be.greaterThan(first.record.seq)
+    const [instance] = await testnet.createNode().discoverServiceNode('api')
+    expect(instance.seq).to.equal(second.record.seq)
+  })
+
+  it('drops a withdrawn instance at once', async () => {
+    const staying = testnet.createNode({ metadata: { name: 'api' } })
+    const leaving = testnet.createNode({ metadata: { name: 'api' } })
+    await staying.registerWithNetwork()
+    await leaving.registerWithNetwork()
+    const client = testnet.createNode()
+    expect(await client.discoverServiceNode('api')).to.have.length(2)
+
+    await leaving.unregister()
+    const found = await client.discoverServiceNode('api', { includeUnhealthy: true })
+    expect(found.map(instance => instance.peerId)).to.deep.equal([staying.peerId])
+  })
+
+  it('withdraws on stop', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' } })
+    await service.registerWithNetwork()
+    const client = testnet.createNode()
+    await client.discoverServiceNode('api')
+    await service.stop()
+    const err = await rejectionOf(client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false }))
+    expect(err).to.have.property('name', 'ServiceNotFoundError')
+  })
+})
+
+describe('networks', () => {
+  it('keeps development and production apart on the same host', async () => {
+    const development = await createTestnet(0, { network: 'development' })
+    const production = await createTestnet(0, { network: 'production' })
+
+    try {
+      const devService = development.createNode({ metadata: { name: 'api', env: 'dev' } })
+      const prodService = production.createNode({ metadata: { name: 'api', env: 'prod' } })
+      await devService.registerWithNetwork()
+      await prodService.registerWithNetwork()
+
+      // a production client that also knows the development registry
+      const client = production.createNode({ registryNodes: [...production.registryNodes, ...development.registryNodes] })
+      const found = await client.discoverServiceNode('api', { thorough: true })
+      expect(found.map(instance => instance.peerId)).to.deep.equal([prodService.peerId])
+      expect(found[0].metadata.env).to.equal('prod')
+
+      // a production client that only knows the development registry finds nothing
+      const lost = production.createNode({ registryNodes: development.registryNodes, operationTimeout: 3_000 })
+      const err = await rejectionOf(lost.discoverServiceNode('api'))
+      expect(['ServiceNotFoundError', 'TimeoutError']).to.include(err.name)
+
+      const devFound = await development.createNode().discoverServiceNode('api')
+      expect(devFound.map(instance => instance.metadata.env)).to.deep.equal(['dev'])
+    } finally {
+      await development.destroy()
+      await production.destroy()
+    }
+  })
+})
+
+describe('lifecycle', () => {
+  it('start and stop are safe twice and in any order', async () => {
+    const testnet = await createTestnet(0)
+
+    try {
+      const node = testnet.createNode()
+      await node.stop()
+      await Promise.all([node.start(), node.start()])
+      expect(node.status).to.equal('started')
+      await Promise.all([node.stop(), node.stop()])
+      expect(node.status).to.equal('stopped')
+      await node.start()
+      expect(node.peerId).to.be.a('string')
+      await node.stop()
+      expect(() => node.peerId).to.throw().with.property('name', 'NotStartedError')
+    } finally {
+      await testnet.destroy()
+    }
+  })
+
+  it('keeps its peer ID across restarts on the same data dir', async () => {
+    const testnet = await createTestnet(0)
+
+    try {
+      const dataDir = testnet.dataDir('service')
+      const first = testnet.createNode({ dataDir, metadata: { name: 'api' } })
+      await first.start()
+      const peerId = first.peerId
+      const second = new Netget({ dataDir, network: testnet.network, registryNodes: testnet.registryNodes, listen: ['/ip4/127.0.0.1/tcp/0'] })
+      const locked = await rejectionOf(second.start())
+      expect(locked).to.have.property('name', 'DataDirLockedError')
+      await first.stop()
+      await second.start()
+      expect(second.peerId).to.equal(peerId)
+      await second.stop()
+    } finally {
+      await testnet.destroy()
+    }
+  })
+})

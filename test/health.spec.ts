@@ -1,0 +1,91 @@
+import { expect } from 'chai'
+import { createTestnet } from '../src/testing/index.js'
+import { freePort, nextEvent, rejectionOf } from './helpers.js'
+import type { Testnet } from '../src/testing/index.js'
+
+describe('health', () => {
+  let testnet: Testnet
+
+  beforeEach(async () => {
+    testnet = await createTestnet(0)
+  })
+
+  afterEach(async () => {
+    await testnet.destroy()
+  })
+
+  it('flags a stopped instance unhealthy, leaves it out, and brings it back when it returns', async () => {
+    const dataDir = testnet.dataDir('flaky')
+    const flaky = testnet.createNode({ dataDir, metadata: { name: 'api' } })
+    const steady = testnet.createNode({ metadata: { name: 'api' } })
+    await flaky.registerWithNetwork()
+    await steady.registerWithNetwork()
+    const flakyPeer = flaky.peerId
+
+    const client = testnet.createNode()
+    expect(await client.discoverServiceNode('api')).to.have.length(2)
+
+    // the instance dies without withdrawing its record
+    const unhealthy = nextEvent(client, 'instance:unhealthy', event => event.detail.peerId === flakyPeer)
+    await flaky.stop({ withdraw: false })
+    const flagged = await unhealthy
+    expect(flagged.detail.health.status).to.equal('unhealthy')
+
+    const active = await client.discoverServiceNode('api')
+    expect(active.map(instance => instance.peerId)).to.deep.equal([steady.peerId])
+    const all = await client.discoverServiceNode('api', { includeUnhealthy: true })
+    expect(all.find(instance => instance.peerId === flakyPeer)?.health.status).to.equal('unhealthy')
+
+    // it comes back (same identity, new ports) and announces again
+    const revived = testnet.createNode({ dataDir, metadata: { name: 'api' } })
+    await revived.registerWithNetwork()
+    expect(revived.peerId).to.equal(flakyPeer)
+    const back = await client.discoverServiceNode('api')
+    expect(back.map(instance => instance.peerId).sort()).to.deep.equal([flakyPeer, steady.peerId].sort())
+    expect(back.find(instance => instance.peerId === flakyPeer)?.health.status).to.equal('healthy')
+  })
+
+  it('turns a tracked instance healthy again when it answers', async () => {
+    const dataDir = testnet.dataDir('flaky')
+    const port = await freePort()
+    const listen = [`/ip4/127.0.0.1/tcp/${port}`]
+    const flaky = testnet.createNode({ dataDir, listen, metadata: { name: 'api' } })
+    await flaky.registerWithNetwork()
+    const client = testnet.createNode()
+    await client.discoverServiceNode('api')
+
+    const unhealthy = nextEvent(client, 'instance:unhealthy')
+    await flaky.stop({ withdraw: false })
+    await unhealthy
+
+    // same identity, same address: the monitor's own pings find it again
+    const healthy = nextEvent(client, 'instance:healthy')
+    const revived = testnet.createNode({ dataDir, listen })
+    await revived.start()
+    const event = await healthy
+    expect(event.detail.peerId).to.equal(revived.peerId)
+    expect(event.detail.health.rttMs).to.be.a('number')
+  })
+
+  it('leaves out an instance that never answers', async () => {
+    const ghost = testnet.createNode({ metadata: { name: 'ghost' } })
+    await ghost.registerWithNetwork()
+    await ghost.stop({ withdraw: false })
+
+    const client = testnet.createNode()
+    const err = await rejectionOf(client.discoverServiceNode('ghost'))
+    expect(err).to.have.property('name', 'ServiceNotFoundError')
+    expect(err.message).to.match(/1 instance\(s\), none healthy/)
+    const [instance] = await client.discoverServiceNode('ghost', { includeUnhealthy: true })
+    expect(instance.health.status).to.equal('unhealthy')
+  })
+
+  it('pings a peer and measures sub-millisecond RTT', async () => {
+    const a = testnet.createNode({ metadata: { name: 'a' } })
+    await a.start()
+    const b = testnet.createNode()
+    const rtt = await b.ping(a.multiaddrs[0])
+    expect(rtt).to.be.a('number').and.greaterThan(0)
+    expect(Number.isInteger(rtt)).to.equal(false)
+  })
+})
