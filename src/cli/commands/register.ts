@@ -1,0 +1,83 @@
+/**
+ * `netget-peer register --name NAME`: publishes a service instance, keeps it
+ * announced until SIGINT/SIGTERM, then withdraws it. The sidecar of a service
+ * that cannot embed netget itself.
+ */
+import { Netget } from '../../netget.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, keyValueFlags, multiaddrFlags, networkFlag, registryFlags, stringFlag } from '../context.js'
+import { guardDataDir } from '../data-dir.js'
+import { CommandError, EXIT } from '../exit-codes.js'
+import { shortPeerId } from '../output.js'
+import { untilAborted } from './lifecycle.js'
+import { SERVICE_NAME_PATTERN } from '../../constants.js'
+import type { CommandContext } from '../context.js'
+
+export async function runRegister ({ parsed, io, out }: CommandContext): Promise<number> {
+  const name = stringFlag(parsed, 'name')
+
+  if (name === undefined) {
+    throw new CommandError('Command "register" needs --name NAME, the service name, like --name orders-api', EXIT.USAGE)
+  }
+
+  if (!SERVICE_NAME_PATTERN.test(name)) {
+    throw new CommandError(`Bad --name "${name}": a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
+  }
+
+  const meta = keyValueFlags(parsed, 'meta')
+
+  if (meta.name !== undefined) {
+    throw new CommandError('--meta cannot set "name": the service name comes from --name', EXIT.USAGE)
+  }
+
+  const network = networkFlag(parsed)
+  const listen = multiaddrFlags(parsed, 'listen')
+  const announce = multiaddrFlags(parsed, 'announce')
+  const { registries, source } = await registryFlags(parsed, io, network, true)
+  const dataDir = stringFlag(parsed, 'data-dir') ?? `.netget/${network}/${name}`
+  const node = new Netget({ network, metadata: { name, ...meta }, listen, announce, dataDir, registryNodes: registries })
+  const guard = await guardDataDir(dataDir)
+
+  node.addEventListener('registry:connected', event => {
+    out.event('registry:connected', { ...event.detail }, [`connected to registry ${shortPeerId(event.detail.peerId)} at ${event.detail.multiaddr}`])
+  })
+  node.addEventListener('registry:disconnected', event => {
+    out.event('registry:disconnected', { ...event.detail }, [`lost registry ${shortPeerId(event.detail.peerId)}; redialling`])
+  })
+
+  out.progress(`Registering "${name}" on network "${network}" with ${registries.length} registr${registries.length === 1 ? 'y' : 'ies'} (from ${source})`)
+  const { signal, timedOut } = commandSignal(io, DEFAULT_CLI_TIMEOUT)
+  let first
+
+  try {
+    first = await node.registerWithNetwork({ signal })
+  } catch (err) {
+    const expired = timedOut()
+    await node.stop({ withdraw: false }).catch(() => {})
+    await guard.rollback()
+    throw interpretAbort(err, io, `registering "${name}"`, DEFAULT_CLI_TIMEOUT, expired)
+  }
+
+  const peerId = node.peerId
+  out.event('registered', { peerId, name, network, multiaddrs: first.record.multiaddrs, metadata: first.record.metadata, seq: first.record.seq, storedBy: first.storedBy }, [
+    `registered ${name} as ${peerId} (stored by ${first.storedBy} registr${first.storedBy === 1 ? 'y' : 'ies'})`,
+    ...first.record.multiaddrs.map(address => `  ${address}`),
+    'press Ctrl+C to withdraw and stop'
+  ], 'stdout')
+
+  node.addEventListener('service:announced', event => {
+    out.event('announced', { seq: event.detail.record.seq, storedBy: event.detail.storedBy }, [`re-announced (seq ${event.detail.record.seq}, stored by ${event.detail.storedBy})`])
+  })
+  node.addEventListener('service:error', event => {
+    out.event('announce:error', { message: event.detail.message }, [`re-announce failed, will retry: ${event.detail.message}`])
+  })
+
+  try {
+    await untilAborted(io.signal)
+  } finally {
+    out.progress(`Withdrawing ${name} and stopping`)
+    await node.stop()
+  }
+
+  out.event('stopped', { peerId, name }, ['withdrawn and stopped'])
+  return EXIT.OK
+}

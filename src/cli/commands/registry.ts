@@ -1,0 +1,84 @@
+/**
+ * `netget-peer --bootstrap`: runs a registry node until SIGINT/SIGTERM. Prints
+ * its peer ID and the addresses to paste into bootstrap.json, then registry
+ * and peer connection changes.
+ */
+import { Netget } from '../../netget.js'
+import { registryFlags, multiaddrFlags, networkFlag, stringFlag } from '../context.js'
+import { guardDataDir } from '../data-dir.js'
+import { EXIT } from '../exit-codes.js'
+import { shortPeerId } from '../output.js'
+import { untilAborted } from './lifecycle.js'
+import type { CommandContext } from '../context.js'
+
+/** How often, at most, the peer count is printed, in ms. */
+const PEER_COUNT_INTERVAL = 2_000
+
+export async function runRegistry ({ parsed, io, out }: CommandContext): Promise<number> {
+  const network = networkFlag(parsed)
+  const listen = multiaddrFlags(parsed, 'listen')
+  const announce = multiaddrFlags(parsed, 'announce')
+  const { registries } = await registryFlags(parsed, io, network, false)
+  const dataDir = stringFlag(parsed, 'data-dir') ?? `.netget/${network}/registry`
+  const node = new Netget({ nodeType: 'registry', network, listen, announce, dataDir, registryNodes: registries })
+  const guard = await guardDataDir(dataDir)
+
+  out.progress(`Starting a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''})`)
+
+  try {
+    await node.start()
+  } catch (err) {
+    await guard.rollback()
+    throw err
+  }
+
+  const peerId = node.peerId
+  const addresses = node.multiaddrs
+  const shareable = bootstrapCandidates(addresses)
+  out.event('started', { peerId, network, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry: { registryNodes: shareable } }, [
+    `peer ID: ${peerId}`,
+    'listening on:',
+    ...addresses.map(address => `  ${address}`),
+    `add to bootstrap.json under networks.${network}.registryNodes (or pass as --registry):`,
+    ...shareable.map(address => `  ${JSON.stringify(address)}`),
+    `ready; ${registries.length === 0 ? 'no other registry to peer with' : `peering with ${registries.length} other registr${registries.length === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
+  ], 'stdout')
+
+  node.addEventListener('registry:connected', event => {
+    out.event('registry:connected', { ...event.detail }, [`connected to registry ${shortPeerId(event.detail.peerId)} at ${event.detail.multiaddr}`])
+  })
+  node.addEventListener('registry:disconnected', event => {
+    out.event('registry:disconnected', { ...event.detail }, [`lost registry ${shortPeerId(event.detail.peerId)}; redialling`])
+  })
+
+  let reported = 0
+  const countPeers = (): void => {
+    const count = node.status === 'started' ? node.libp2p.getPeers().length : reported
+
+    if (count !== reported) {
+      reported = count
+      out.event('peers', { count }, [`${count} peer${count === 1 ? '' : 's'} connected`])
+    }
+  }
+  const timer = setInterval(countPeers, PEER_COUNT_INTERVAL)
+
+  try {
+    await untilAborted(io.signal)
+  } finally {
+    clearInterval(timer)
+    out.progress('Stopping the registry node')
+    await node.stop()
+  }
+
+  out.event('stopped', { peerId }, ['stopped'])
+  return EXIT.OK
+}
+
+/**
+ * The addresses worth sharing: those not on loopback when the node has any,
+ * else all (a registry on 127.0.0.1 is only for this machine).
+ */
+export function bootstrapCandidates (addresses: string[]): string[] {
+  const remote = addresses.filter(address => !/^\/ip4\/127\.|^\/ip6\/::1\//.test(address))
+  return remote.length > 0 ? remote : addresses
+}

@@ -1,0 +1,129 @@
+/**
+ * Exit codes of `netget-peer`, and how an error becomes one line for a human.
+ * Library errors are recognised by `err.name` (see src/errors.ts); anything
+ * else is a bug or an environment problem and exits with {@link EXIT.INTERNAL}.
+ */
+
+/** Every exit code `netget-peer` uses. Documented in the README ("Exit codes"). */
+export const EXIT = {
+  /** Done; a long-running command stopped cleanly on SIGINT/SIGTERM. */
+  OK: 0,
+  /** Unexpected failure (a bug); details under DEBUG=netget:*. */
+  INTERNAL: 1,
+  /** Bad command line: unknown command or flag, bad value, bad multiaddr, unknown network. */
+  USAGE: 2,
+  /** bootstrap.json cannot be read or is malformed or inconsistent. */
+  BOOTSTRAP_FILE: 3,
+  /** No registry answered, a peer did not answer, or an operation timed out. */
+  UNREACHABLE: 4,
+  /** `discover` found no live instance. */
+  NOT_FOUND: 5,
+  /** A local resource is unavailable: port in use, data dir locked or unwritable, corrupt key. */
+  LOCAL: 6,
+  /** Interrupted (SIGINT/SIGTERM) before a short command finished. */
+  INTERRUPTED: 130
+} as const
+
+/** An error raised by the CLI itself, with the exit code it stands for. */
+export class CommandError extends Error {
+  static name = 'CommandError'
+  name = 'CommandError'
+  /** The process exit code. */
+  readonly exitCode: number
+
+  constructor (message: string, exitCode: number, options?: ErrorOptions) {
+    super(message, options)
+    this.exitCode = exitCode
+  }
+}
+
+/** Exit code of each library error, by `err.name`. */
+const BY_NAME: Record<string, number> = {
+  InvalidOptionsError: EXIT.USAGE,
+  InvalidBootstrapFileError: EXIT.BOOTSTRAP_FILE,
+  NoRegistryReachableError: EXIT.UNREACHABLE,
+  TimeoutError: EXIT.UNREACHABLE,
+  ServiceNotFoundError: EXIT.NOT_FOUND,
+  DataDirLockedError: EXIT.LOCAL,
+  AbortError: EXIT.INTERRUPTED,
+  UnsupportedOperationError: EXIT.USAGE
+}
+
+/** Node errno codes that mean a local resource problem rather than bad input. */
+const LOCAL_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'])
+
+/** What the user sees: one line, and the code the process exits with. */
+export interface Failure {
+  message: string
+  exitCode: number
+}
+
+/**
+ * Turns any thrown value into a one-line message and an exit code. Messages
+ * are the library's own (they say what is wrong and how to fix it), with two
+ * CLI rewrites: a port in use names the `--listen` flag, and an unexpected
+ * error points at DEBUG=netget:*.
+ */
+export function describeFailure (err: unknown): Failure {
+  const error = err instanceof Error ? err : new Error(String(err))
+
+  if (error instanceof CommandError) {
+    return { message: oneLine(error.message), exitCode: error.exitCode }
+  }
+
+  const code = errnoCode(error)
+
+  if (code === 'EADDRINUSE' || /\bEADDRINUSE\b/.test(error.message)) {
+    return { message: portInUse(error.message), exitCode: EXIT.LOCAL }
+  }
+
+  if (code !== undefined && LOCAL_CODES.has(code)) {
+    return { message: oneLine(error.message), exitCode: EXIT.LOCAL }
+  }
+
+  if (error.name === 'InvalidOptionsError' && /identity key|data directory/i.test(error.message)) {
+    return { message: oneLine(error.message), exitCode: EXIT.LOCAL }
+  }
+
+  const exitCode = BY_NAME[error.name]
+
+  if (exitCode !== undefined) {
+    return { message: oneLine(error.message), exitCode }
+  }
+
+  return { message: `Unexpected error: ${oneLine(error.message)} (run with DEBUG=netget:* for details)`, exitCode: EXIT.INTERNAL }
+}
+
+/** The errno code (`EADDRINUSE`, ...) of an error or of any error in its cause chain. */
+export function errnoCode (err: unknown): string | undefined {
+  const seen = new Set<unknown>()
+
+  while (err instanceof Error && !seen.has(err)) {
+    seen.add(err)
+    const code = (err as NodeJS.ErrnoException).code
+
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+      return code
+    }
+
+    err = err.cause
+  }
+
+  return undefined
+}
+
+/** Joins a message's lines into one, dropping stack frames that some libp2p errors embed. */
+function oneLine (message: string): string {
+  return message.split('\n').filter(line => !/^\s*at\s/.test(line)).join(' ').replace(/\s+at\s+\S+\s+\([^)]*\)/g, '').replace(/\s+/g, ' ').trim()
+}
+
+/**
+ * The port-in-use message. libp2p reports it as "... /ip4/127.0.0.1/tcp/4001:
+ * Error: listen EADDRINUSE ..." (or netget as "Cannot listen on ..."); the
+ * failing addresses are picked out of that.
+ */
+function portInUse (message: string): string {
+  const failed = [...message.matchAll(/(\/ip[46]\/[^\s:]+|\/dns[46]?\/[^\s:]+):\s*Error: listen EADDRINUSE/g)].map(match => match[1])
+  const where = failed.length > 0 ? failed.join(', ') : (/Cannot listen on (.*?):\s/.exec(message)?.[1] ?? 'the listen address')
+  return `Cannot listen on ${where}: the port is in use; stop the process using it, or pass --listen with other ports (tcp/0 picks a free one)`
+}
