@@ -63,6 +63,8 @@ declare module 'hyperdht' {
     static keyPair (seed?: Buffer): KeyPair
     fullyBootstrapped (): Promise<void>
     address (): HostPort | null
+    /** One PING round trip to the node at `to`. */
+    ping (to: HostPort, opts?: Record<string, unknown>): Promise<unknown>
     lookup (target: Buffer, opts?: Record<string, unknown>): Query
     announce (target: Buffer, keyPair: KeyPair, relayAddresses?: HostPort[], opts?: Record<string, unknown>): Query
     unannounce (target: Buffer, keyPair: KeyPair, opts?: Record<string, unknown>): Promise<void>

@@ -72,6 +72,14 @@ export interface HyperdhtBenchResult {
   /** The same lookup until its stream ended. */
   lookupCompleteMs: Distribution
   /**
+   * A new ephemeral node's construction until its first lookup of an
+   * announced topic ended (bootstrap included). Trials whose lookup did not
+   * name the announcer are left out.
+   */
+  joinMs: Distribution
+  /** `dht.ping()` round trip from one testnet node to another. */
+  pingMs: Distribution
+  /**
    * Completed lookups per second with `concurrency` lookups in flight, over
    * about 2.5 s, of topics announced during the trials, spread over all nodes.
    */
@@ -121,6 +129,17 @@ export async function benchHyperdht (options: HyperdhtBenchOptions): Promise<Hyp
       announced.push(result.announced)
     }
 
+    const joinMs: number[] = []
+    const pingMs: number[] = []
+
+    for (let trial = 0; trial < trials; trial++) {
+      const joined = await measureJoin(testnet, announced[trial], signal)
+      if (joined !== undefined) {
+        joinMs.push(joined)
+      }
+      pingMs.push(await measurePing(testnet, trial))
+    }
+
     const lookupsPerSecond = await measureThroughput(testnet, announced, concurrency, signal)
 
     return {
@@ -128,6 +147,8 @@ export async function benchHyperdht (options: HyperdhtBenchOptions): Promise<Hyp
       announceMs: distribution(announceMs),
       lookupFirstMs: distribution(lookupFirstMs),
       lookupCompleteMs: distribution(lookupCompleteMs),
+      joinMs: distribution(joinMs),
+      pingMs: distribution(pingMs),
       lookupsPerSecond,
       rssBytesPerNode: Math.max(0, rssAfter - rssBefore) / nodes
     }
@@ -182,6 +203,40 @@ async function runTrial (testnet: Testnet, trial: number, signal: AbortSignal | 
   const lookupCompleteMs = performance.now() - lookupStart
 
   return { announced: { topic, keyPair }, announceMs, lookupFirstMs, lookupCompleteMs }
+}
+
+/**
+ * A new ephemeral node bootstrapped off the testnet looks up `target`'s
+ * topic; returns ms from its construction until that lookup ended, or
+ * undefined if no reply named the announcer. The node is destroyed after.
+ */
+async function measureJoin (testnet: Testnet, target: Announced, signal: AbortSignal | undefined): Promise<number | undefined> {
+  const started = performance.now()
+  const node = new HyperDHT({ bootstrap: testnet.bootstrap, host: TESTNET_HOST, ephemeral: true })
+
+  try {
+    await node.fullyBootstrapped()
+    let found = false
+    await drain(node.lookup(target.topic), signal, (reply) => { found ||= names(reply, target.keyPair) })
+    return found ? performance.now() - started : undefined
+  } finally {
+    await node.destroy()
+  }
+}
+
+/** Round trip of one `ping()` from node `trial % n` to the node half the testnet away, in ms. */
+async function measurePing (testnet: Testnet, trial: number): Promise<number> {
+  const { nodes } = testnet
+  const from = nodes[trial % nodes.length]
+  const to = nodes[(trial + Math.max(1, Math.floor(nodes.length / 2))) % nodes.length].address()
+
+  if (to === null) {
+    throw new Error('a testnet node has no address')
+  }
+
+  const started = performance.now()
+  await from.ping(to)
+  return performance.now() - started
 }
 
 /**

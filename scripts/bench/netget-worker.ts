@@ -1,0 +1,267 @@
+/**
+ * A child process of the netget benchmark. It hosts netget nodes (either one
+ * registry, or any number of service and client nodes) and runs timed
+ * operations on them when the parent asks (see {@link handlers}). All times
+ * are taken here, with `performance.now()` around public API calls, so IPC
+ * latency never enters a figure.
+ *
+ * Usage: forked by `run.js`; not meant to be started by hand.
+ *
+ * @packageDocumentation
+ */
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { Netget, defaults } from '../../src/index.js'
+import { TESTNET_TIMERS } from '../../src/testing/index.js'
+import { serve } from './ipc.js'
+import type { NetgetInit } from '../../src/index.js'
+
+/** Where every benchmark node listens: loopback TCP, any port. */
+const LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** Bound on any one timed operation, in ms; a trial that hits it fails. */
+const OPERATION_TIMEOUT_MS = 10_000
+
+/** Nodes started at once by {@link handlers.startNodes}. */
+const START_CONCURRENCY = 8
+
+/** What the parent passes to {@link handlers.init}. */
+export interface InitParams {
+  network: string
+  /** Registry multiaddrs (peers only). */
+  registryNodes?: string[]
+}
+
+/** Timings of one discovery, in ms from the call. */
+export interface DiscoverTiming {
+  /** Until the first verified instance reached `onInstance`; undefined if none did. */
+  firstMs?: number
+  /** Until `discoverServiceNode()` resolved. */
+  completeMs: number
+  /** Instances it resolved with. */
+  count: number
+  /** Why it failed (then `count` is 0). */
+  error?: string
+}
+
+/** Memory of this process. */
+export interface RssReport {
+  /** RSS now, after a GC when available, in bytes. */
+  rss: number
+  /** RSS after loading the modules, before any node started, in bytes. */
+  baseline: number
+  /** Nodes running now. */
+  nodes: number
+}
+
+const nodes = new Map<string, Netget>()
+let options: NetgetInit = {}
+let baseline = 0
+let registryDir: string | undefined
+
+/** Options of every node in this benchmark: the testnet's fast timers, but production health pinging. */
+function nodeOptions (init: NetgetInit): NetgetInit {
+  return {
+    ...TESTNET_TIMERS,
+    healthInterval: defaults.DEFAULT_HEALTH_INTERVAL,
+    operationTimeout: OPERATION_TIMEOUT_MS,
+    listen: LISTEN,
+    dataDir: false,
+    ...options,
+    ...init
+  }
+}
+
+function node (id: string): Netget {
+  const found = nodes.get(id)
+
+  if (found === undefined) {
+    throw new Error(`no node "${id}" in this process`)
+  }
+
+  return found
+}
+
+/** Resolves once `peer` is connected to a registry. */
+async function registryConnected (peer: Netget): Promise<void> {
+  if (peer.registryNodes().some(registry => registry.connected)) {
+    return
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error('no registry connection within the operation timeout')) }, OPERATION_TIMEOUT_MS)
+    peer.addEventListener('registry:connected', () => {
+      clearTimeout(timer)
+      resolve()
+    }, { once: true })
+  })
+}
+
+async function timedDiscover (peer: Netget, name: string, checkHealth: boolean): Promise<DiscoverTiming> {
+  let firstMs: number | undefined
+  const started = performance.now()
+
+  try {
+    const instances = await peer.discoverServiceNode(name, {
+      checkHealth,
+      signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
+      onInstance: () => { firstMs ??= performance.now() - started }
+    })
+
+    return { firstMs, completeMs: performance.now() - started, count: instances.length }
+  } catch (err) {
+    return { firstMs, completeMs: performance.now() - started, count: 0, error: `${(err as Error).name}: ${(err as Error).message}` }
+  }
+}
+
+async function startOne (id: string, service: string | undefined, register: boolean): Promise<{ id: string, peerId: string, multiaddr: string }> {
+  const peer = new Netget(nodeOptions(service === undefined ? {} : { metadata: { name: service } }))
+  nodes.set(id, peer)
+  await peer.start()
+  await registryConnected(peer)
+
+  if (register) {
+    await peer.registerWithNetwork({ signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+  }
+
+  return { id, peerId: peer.peerId, multiaddr: peer.multiaddrs[0] }
+}
+
+function settledRss (): number {
+  const { gc } = globalThis as { gc?: () => void }
+  gc?.()
+  return process.memoryUsage().rss
+}
+
+async function mapLimit<T, R> (items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await fn(items[index])
+    }
+  }))
+  return results
+}
+
+/** What the parent can ask a worker to do. */
+export const handlers = {
+  /** Sets the network and registries of every later node and records the baseline RSS. */
+  async init (params: InitParams): Promise<RssReport> {
+    options = { network: params.network, registryNodes: params.registryNodes }
+    baseline = settledRss()
+    return { rss: baseline, baseline, nodes: 0 }
+  },
+
+  /** Starts the registry, persisting to a temporary directory; returns its TCP multiaddr. */
+  async startRegistry (): Promise<{ multiaddr: string }> {
+    registryDir = await mkdtemp(join(tmpdir(), 'netget-bench-'))
+    const registry = new Netget(nodeOptions({ nodeType: 'registry', dataDir: registryDir, registryNodes: [] }))
+    nodes.set('registry', registry)
+    await registry.start()
+    return { multiaddr: registry.multiaddrs[0] }
+  },
+
+  /**
+   * Starts nodes (and registers those with `register`), a few at a time, each
+   * connected to a registry before it counts as started.
+   */
+  async startNodes (params: { nodes: Array<{ id: string, service?: string, register?: boolean }> }): Promise<Array<{ id: string, peerId: string, multiaddr: string }>> {
+    return mapLimit(params.nodes, START_CONCURRENCY, async spec => startOne(spec.id, spec.service, spec.register === true))
+  },
+
+  /** Times `registerWithNetwork()` of a started node. */
+  async register (params: { id: string }): Promise<{ ms: number }> {
+    const started = performance.now()
+    await node(params.id).registerWithNetwork({ signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+    return { ms: performance.now() - started }
+  },
+
+  /** Times one discovery by a started node. */
+  async discover (params: { id: string, name: string, checkHealth?: boolean }): Promise<DiscoverTiming> {
+    return timedDiscover(node(params.id), params.name, params.checkHealth === true)
+  },
+
+  /**
+   * Times a new node's life up to its first discovery: construction and
+   * `start()` (key generation, listening, registry dial) until
+   * `discoverServiceNode(name)` resolved. The node is stopped afterwards.
+   */
+  async join (params: { name: string }): Promise<{ ms: number, startMs: number, count: number }> {
+    const started = performance.now()
+    const peer = new Netget(nodeOptions({}))
+
+    try {
+      await peer.start()
+      const startMs = performance.now() - started
+      const instances = await peer.discoverServiceNode(params.name, { checkHealth: false, signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+      return { ms: performance.now() - started, startMs, count: instances.length }
+    } finally {
+      await peer.stop()
+    }
+  },
+
+  /** Times `ping()` from a started node to `target` (its connection set up first, untimed). */
+  async ping (params: { id: string, target: string }): Promise<{ ms: number }> {
+    const ms = await node(params.id).ping(params.target, { signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+    return { ms }
+  },
+
+  /**
+   * Each listed node discovers `name` in a loop (one discovery in flight per
+   * node) until `durationMs` has passed; returns how many resolved with
+   * `expected` instances, how many did not, and the wall time.
+   */
+  async hammer (params: { ids: string[], name: string, durationMs: number, expected: number }): Promise<{ completed: number, incomplete: number, elapsedMs: number }> {
+    const clients = params.ids.map(node)
+    let completed = 0
+    let incomplete = 0
+    const started = performance.now()
+    const deadline = started + params.durationMs
+
+    await Promise.all(clients.map(async client => {
+      while (performance.now() < deadline) {
+        try {
+          const instances = await client.discoverServiceNode(params.name, { checkHealth: false, signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+          if (instances.length >= params.expected) {
+            completed++
+          } else {
+            incomplete++
+          }
+        } catch {
+          incomplete++
+        }
+      }
+    }))
+
+    return { completed, incomplete, elapsedMs: performance.now() - started }
+  },
+
+  /** Stops the listed nodes (withdrawing their records). */
+  async stopNodes (params: { ids: string[] }): Promise<void> {
+    await Promise.all(params.ids.map(async id => {
+      await nodes.get(id)?.stop()
+      nodes.delete(id)
+    }))
+  },
+
+  /** This process's RSS, its baseline and its node count. */
+  async rss (): Promise<RssReport> {
+    return { rss: settledRss(), baseline, nodes: nodes.size }
+  }
+}
+
+async function shutdown (): Promise<void> {
+  await Promise.all([...nodes.values()].map(async peer => { await peer.stop() }))
+  nodes.clear()
+
+  if (registryDir !== undefined) {
+    await rm(registryDir, { recursive: true, force: true })
+  }
+}
+
+serve(handlers, shutdown)
