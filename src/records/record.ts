@@ -117,6 +117,10 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError(`Record field "multiaddrs" must be an array of at most ${MAX_RECORD_MULTIADDRS} valid multiaddr strings`)
   }
 
+  if (!(multiaddrs as string[]).every(address => dialsPeer(address, peerId))) {
+    throw new InvalidRecordError('Record field "multiaddrs" has an address of another peer: a "/p2p/" part must name the record\'s own peer ID')
+  }
+
   if (!isPlainObject(metadata)) {
     throw new InvalidRecordError('Record field "metadata" must be a JSON object')
   }
@@ -171,6 +175,12 @@ export async function sealRecord (record: ServiceRecord, privateKey: PrivateKey)
 /** True for a non-null object that is not an array. */
 export function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** False if the address's last `/p2p/` part names a peer other than `peerId` (a record may not claim another peer's addresses). */
+function dialsPeer (address: string, peerId: string): boolean {
+  const named = multiaddr(address).getComponents().findLast(component => component.name === 'p2p')?.value
+  return named === undefined || named === peerId
 }
 
 function isMultiaddrString (value: unknown): boolean {
