@@ -78,6 +78,12 @@ export const REGISTRY_MAX_CONNECTIONS = 2_000
 /** Inbound connections per second accepted from one IP address by a registry. */
 export const REGISTRY_INBOUND_CONNECTION_THRESHOLD = 500
 
+/** Inbound connections per second accepted from one IP address by other nodes. */
+export const SERVICE_INBOUND_CONNECTION_THRESHOLD = 50
+
+/** Shortest time a registry keeps a provider entry (at least the record TTL). */
+export const MIN_PROVIDER_VALIDITY = 60 * 60_000
+
 /** Connection limit for other Node peers. */
 export const SERVICE_MAX_CONNECTIONS = 300
 
