@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { NetgetLibp2p } from '../network/create-node.js'
 import type { Logger } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** An instance's health as this node last measured it. */
 export interface Health {
@@ -161,7 +162,7 @@ export class HealthMonitor<T extends Trackable> {
       const peerId = peerIdFromString(entry.instance.peerId)
 
       if (libp2p.getConnections(peerId).length === 0) {
-        await libp2p.dial(entry.instance.multiaddrs.map(address => multiaddr(address)), { signal })
+        await libp2p.dial(entry.instance.multiaddrs.map(address => withPeerId(address, entry.instance.peerId)), { signal })
       }
 
       const started = performance.now()
@@ -182,4 +183,13 @@ export class HealthMonitor<T extends Trackable> {
 
     return { ...entry.health }
   }
+}
+
+/**
+ * The address with `/p2p/<peerId>` appended if it has none, so that the dial
+ * only succeeds if the instance at that address holds the record's key.
+ */
+function withPeerId (address: string, peerId: string): Multiaddr {
+  const ma = multiaddr(address)
+  return ma.getComponents().some(component => component.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${peerId}`)
 }
