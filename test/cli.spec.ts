@@ -1,0 +1,397 @@
+/* eslint-env mocha */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'chai'
+import { main } from '../src/cli/main.js'
+import type { ChildProcess } from 'node:child_process'
+
+const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
+const LOOPBACK = ['--listen', '/ip4/127.0.0.1/tcp/0']
+/** How long to wait for one expected line of output. */
+const LINE_TIMEOUT = 15_000
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `main(argv)` in this process with captured output. */
+async function run (argv: string[], env: Record<string, string | undefined> = {}, signal?: AbortSignal): Promise<Result> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, {
+    stdout: { write: chunk => { stdout += chunk } },
+    stderr: { write: chunk => { stderr += chunk } },
+    env,
+    signal
+  })
+  return { code, stdout, stderr }
+}
+
+/** A `netget-peer` child process whose output is collected line by line. */
+class Peer {
+  readonly child: ChildProcess
+  readonly exited: Promise<number | null>
+  stdout = ''
+  stderr = ''
+  private readonly waiters = new Set<() => void>()
+
+  constructor (args: string[], env: Record<string, string> = {}) {
+    const childEnv = { ...process.env, ...env }
+    delete childEnv.DEBUG
+    this.child = spawn(process.execPath, [BIN, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; this.notify() })
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; this.notify() })
+    this.exited = new Promise(resolve => {
+      this.child.on('close', code => { resolve(code); this.notify() })
+    })
+  }
+
+  /** The JSON lines printed so far on stdout. */
+  events (): Array<Record<string, any>> {
+    return this.stdout.split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line))
+  }
+
+  /** Resolves with the first JSON line on stdout whose `event` is `name`. */
+  async event (name: string): Promise<Record<string, any>> {
+    return this.until(() => this.events().find(event => event.event === name), `event "${name}"`)
+  }
+
+  /** Resolves once the process has exited, with its exit code. */
+  async exit (): Promise<number | null> {
+    return this.until(() => this.child.exitCode ?? (this.child.signalCode !== null ? -1 : undefined), 'exit').then(async () => this.exited)
+  }
+
+  private async until<T> (check: () => T | undefined, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const attempt = (): void => {
+        const value = check()
+
+        if (value !== undefined) {
+          clearTimeout(timer)
+          this.waiters.delete(attempt)
+          resolve(value)
+        } else if (this.child.exitCode !== null && what !== 'exit') {
+          clearTimeout(timer)
+          this.waiters.delete(attempt)
+          reject(new Error(`process exited with ${this.child.exitCode} before ${what}; stderr: ${this.stderr}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(attempt)
+        reject(new Error(`no ${what} within ${LINE_TIMEOUT} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`))
+      }, LINE_TIMEOUT)
+      this.waiters.add(attempt)
+      attempt()
+    })
+  }
+
+  private notify (): void {
+    for (const waiter of [...this.waiters]) {
+      waiter()
+    }
+  }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal)
+    }
+  }
+}
+
+/** Runs a `netget-peer` process to completion. */
+async function runProcess (args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const peer = new Peer(args, env)
+  const code = await peer.exit()
+  return { code: code ?? -1, stdout: peer.stdout, stderr: peer.stderr }
+}
+
+/** A TCP port nothing listens on. */
+async function closedPort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+async function randomPeerId (): Promise<string> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+}
+
+/** A one-line message on stderr, without a stack trace. */
+function expectOneLine (stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split('\n')
+  const last = lines[lines.length - 1]
+  expect(last).to.match(/^netget-peer: /)
+  expect(last).to.match(pattern)
+  expect(stderr).to.not.match(/^\s+at /m)
+}
+
+describe('netget-peer (CLI)', function () {
+  let dir: string
+  let peers: Peer[]
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'netget-cli-'))
+  })
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  beforeEach(() => {
+    peers = []
+  })
+
+  afterEach(async () => {
+    for (const peer of peers) {
+      peer.kill()
+    }
+
+    await Promise.all(peers.map(async peer => peer.exited))
+  })
+
+  function start (args: string[], env?: Record<string, string>): Peer {
+    const peer = new Peer(args, env)
+    peers.push(peer)
+    return peer
+  }
+
+  async function startRegistry (dataDir: string): Promise<{ peer: Peer, peerId: string, address: string }> {
+    const peer = start(['--bootstrap', '--json', ...LOOPBACK, '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--data-dir', dataDir, '--network', 'clitest'])
+    const started = await peer.event('started')
+    const address = started.bootstrapEntry.registryNodes.find((address: string) => !address.includes('/ws/'))
+    expect(address).to.match(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
+    return { peer, peerId: started.peerId, address }
+  }
+
+  describe('with real processes', () => {
+    it('discovers a registered sidecar with its metadata, and forgets it after SIGTERM', async () => {
+      const registry = await startRegistry(join(dir, 'registry-a'))
+      const sidecar = start(['register', '--name', 'orders-api', '--meta', 'url=http://host:8080', '--meta', 'version=1.4.0',
+        '--network', 'clitest', '--registry', registry.address, ...LOOPBACK, '--data-dir', join(dir, 'sidecar'), '--json'])
+      const registered = await sidecar.event('registered')
+      expect(registered.storedBy).to.be.at.least(1)
+
+      const found = await runProcess(['discover', 'orders-api', '--network', 'clitest', '--registry', registry.address, '--json'])
+      expect(found.code, found.stderr).to.equal(0)
+      const result = JSON.parse(found.stdout)
+      expect(result.instances).to.have.length(1)
+      expect(result.instances[0]).to.include({ peerId: registered.peerId, name: 'orders-api' })
+      expect(result.instances[0].metadata).to.deep.equal({ name: 'orders-api', url: 'http://host:8080', version: '1.4.0' })
+      expect(result.instances[0].multiaddrs[0]).to.match(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
+      expect(result.instances[0].health.status).to.equal('healthy')
+
+      sidecar.kill('SIGTERM')
+      expect(await sidecar.exit()).to.equal(0)
+      expect(sidecar.events().map(event => event.event)).to.include('stopped')
+
+      const gone = await runProcess(['discover', 'orders-api', '--network', 'clitest', '--registry', registry.address])
+      expect(gone.code).to.equal(5)
+      expectOneLine(gone.stderr, /No live instance of "orders-api" on network "clitest"/)
+      expect(gone.stdout).to.equal('')
+    })
+
+    it('keeps its peer ID when a registry restarts on its data dir', async () => {
+      const dataDir = join(dir, 'registry-b')
+      const first = await startRegistry(dataDir)
+      first.peer.kill('SIGTERM')
+      expect(await first.peer.exit()).to.equal(0)
+
+      const second = await startRegistry(dataDir)
+      expect(second.peerId).to.equal(first.peerId)
+
+      const id = await run(['id', '--data-dir', dataDir, '--json'])
+      expect(JSON.parse(id.stdout)).to.include({ peerId: first.peerId, created: false })
+    })
+
+    it('prints a one-line error without a stack trace for bad input', async () => {
+      const busy = await startRegistry(join(dir, 'registry-c'))
+      const port = busy.address.split('/')[4]
+      const fresh = join(dir, 'never-created')
+      const cases: Array<[string[], number, RegExp]> = [
+        [['frobnicate'], 2, /Unknown command "frobnicate"/],
+        [['discover', 'x', '--registry', '/ip4/127.0.0.1/tcp/4001'], 2, /has no \/p2p\/<peer id> part/],
+        [['--bootstrap', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data-dir', fresh], 6, new RegExp(`Cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: the port is in use`)],
+        [['discover', 'x', '--registry', `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${await randomPeerId()}`], 4, /No registry of network "development" is reachable/]
+      ]
+
+      const results = await Promise.all(cases.map(async ([args]) => runProcess(args)))
+
+      results.forEach((result, index) => {
+        const [args, code, pattern] = cases[index]
+        expect(result.code, args.join(' ')).to.equal(code)
+        expectOneLine(result.stderr, pattern)
+      })
+      expect(existsSync(fresh)).to.equal(false)
+    })
+  })
+
+  describe('main(argv) in-process', () => {
+    it('prints help and the version', async () => {
+      const help = await run(['--help'])
+      expect(help.code).to.equal(0)
+      expect(help.stdout).to.include('netget-peer register --name NAME')
+
+      for (const command of ['register', 'discover', 'ping', 'id']) {
+        const result = await run([command, '--help'])
+        expect(result.code).to.equal(0)
+        expect(result.stdout).to.match(new RegExp(`^Usage: netget-peer ${command}`))
+      }
+
+      expect((await run(['--bootstrap', '--help'])).stdout).to.match(/^Usage: netget-peer --bootstrap/)
+      expect((await run(['--version'])).stdout).to.match(/^\d+\.\d+\.\d+/)
+    })
+
+    const usageCases: Array<[string, string[], RegExp]> = [
+      ['no command', [], /^Missing command/],
+      ['an unknown command', ['frobnicate'], /^Unknown command "frobnicate"/],
+      ['an unknown flag', ['discover', 'x', '--bogus'], /^Unknown flag --bogus for "discover"; run `netget-peer discover --help`/],
+      ['a flag without its value', ['discover', 'x', '--network'], /^Flag --network needs a value/],
+      ['a value on a boolean flag', ['discover', 'x', '--all=yes'], /^Flag --all takes no value/],
+      ['a missing argument', ['discover'], /^Command "discover" needs NAME/],
+      ['an extra argument', ['ping', 'a', 'b'], /^Unexpected argument "b"/],
+      ['a malformed network name', ['discover', 'x', '--network', 'Prod!'], /^Bad --network "Prod!"/],
+      ['a bad multiaddr', ['discover', 'x', '--registry', '/ip4/nope'], /--registry: "\/ip4\/nope" is not a valid multiaddr/],
+      ['a registry without /p2p/', ['discover', 'x', '--registry', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peer id> part; append the registry's peer ID/],
+      ['a bad listen address', ['--bootstrap', '--listen', 'localhost:4001'], /^Bad --listen "localhost:4001": not a valid multiaddr/],
+      ['register without --name', ['register'], /^Command "register" needs --name NAME/],
+      ['a bad --meta', ['register', '--name', 'api', '--meta', 'novalue'], /^Bad --meta "novalue": write KEY=VALUE/],
+      ['a ping target without /p2p/', ['ping', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peer id> part/],
+      ['a bad ping target', ['ping', 'nobody'], /is neither a peer ID/],
+      ['a bad --timeout', ['discover', 'x', '--timeout', '1.5s'], /^Bad --timeout "1.5s"/]
+    ]
+
+    for (const [what, argv, pattern] of usageCases) {
+      it(`exits 2 on ${what}`, async () => {
+        const result = await run(argv)
+        expect(result.code).to.equal(2)
+        expect(result.stderr).to.match(/^netget-peer: .*\n$/)
+        expect(result.stderr.slice('netget-peer: '.length)).to.match(pattern)
+        expect(result.stdout).to.equal('')
+      })
+    }
+
+    it('exits 2 on a network missing from bootstrap.json', async () => {
+      const file = join(dir, 'two-networks.json')
+      await writeFile(file, JSON.stringify({ version: 1, networks: { development: { registryNodes: [] }, production: { registryNodes: [] } } }))
+      const result = await run(['discover', 'x', '--network', 'staging', '--bootstrap-file', file])
+      expect(result.code).to.equal(2)
+      expect(result.stderr).to.equal(`netget-peer: Unknown network "staging": ${file} lists development, production; add it under "networks" there, or pass --registry MULTIADDR\n`)
+    })
+
+    it('exits 4 when the network lists no registry', async () => {
+      const file = join(dir, 'empty.json')
+      await writeFile(file, JSON.stringify({ version: 1, networks: { development: { registryNodes: [] } } }))
+      const result = await run(['discover', 'x', '--bootstrap-file', file])
+      expect(result.code).to.equal(4)
+      expect(result.stderr).to.match(/^netget-peer: No registry is listed for network "development" in .*empty\.json: start one with `netget-peer --bootstrap`/)
+    })
+
+    const badFiles: Array<[string, string, RegExp]> = [
+      ['not JSON', '{"version": 1,', /is not valid JSON/],
+      ['a wrong version', '{"version": 2, "networks": {}}', /"version" must be 1, got 2/],
+      ['a bad network name', '{"version": 1, "networks": {"Dev": {"registryNodes": []}}}', /network name "Dev" is invalid/],
+      ['an address without /p2p/', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001"]}}}', /registryNodes\[0\]: "\/ip4\/127\.0\.0\.1\/tcp\/4001" has no \/p2p\//],
+      ['a repeated address', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"]}}}', /registryNodes\[1\] repeats/]
+    ]
+
+    for (const [what, text, pattern] of badFiles) {
+      it(`exits 3 on a bootstrap file with ${what}`, async () => {
+        const file = join(dir, `bad-${what.replace(/[^a-z]+/g, '-')}.json`)
+        await writeFile(file, text)
+        const result = await run(['discover', 'x', '--bootstrap-file', file])
+        expect(result.code).to.equal(3)
+        expect(result.stderr).to.match(/^netget-peer: Bootstrap file .*\n$/)
+        expect(result.stderr).to.include(file)
+        expect(result.stderr).to.match(pattern)
+      })
+    }
+
+    it('reads the bootstrap file named by NETGET_BOOTSTRAP, and a missing one is a clear error', async () => {
+      const missing = join(dir, 'missing.json')
+      const result = await run(['discover', 'x'], { NETGET_BOOTSTRAP: missing })
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.match(new RegExp(`^netget-peer: Cannot read bootstrap file ${missing}: ENOENT`))
+    })
+
+    it('exits 4 when no registry is reachable, leaving no data dir behind', async () => {
+      const dataDir = join(dir, 'unreachable', 'api')
+      const registry = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${await randomPeerId()}`
+      const result = await run(['register', '--name', 'api', '--registry', registry, ...LOOPBACK, '--data-dir', dataDir])
+      expect(result.code).to.equal(4)
+      expect(result.stderr).to.match(/netget-peer: No registry of network "development" is reachable \(.*ECONNREFUSED.*\); check that a registry runs there/)
+      expect(existsSync(join(dir, 'unreachable'))).to.equal(false)
+
+      const json = await run(['discover', 'x', '--registry', registry, '--json'])
+      expect(json.code).to.equal(4)
+      expect(JSON.parse(json.stdout).error).to.include({ name: 'NoRegistryReachableError', exitCode: 4 })
+    })
+
+    it('exits 6 on a port in use, leaving no data dir behind', async () => {
+      const server = createServer()
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      const { port } = server.address() as { port: number }
+
+      try {
+        const dataDir = join(dir, 'busy', 'registry')
+        const result = await run(['--bootstrap', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data-dir', dataDir])
+        expect(result.code).to.equal(6)
+        expect(result.stderr).to.match(new RegExp(`\\nnetget-peer: Cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: the port is in use; stop the process using it, or pass --listen with other ports .*\\n$`))
+        expect(existsSync(join(dir, 'busy'))).to.equal(false)
+      } finally {
+        await new Promise(resolve => server.close(resolve))
+      }
+    })
+
+    it('exits 6 on a data dir used by another process, and removes nothing of it', async () => {
+      const dataDir = join(dir, 'locked')
+      expect((await run(['id', '--data-dir', dataDir])).code).to.equal(0)
+      await writeFile(join(dataDir, 'lock'), String(process.ppid))
+      const result = await run(['--bootstrap', ...LOOPBACK, '--data-dir', dataDir])
+      expect(result.code).to.equal(6)
+      expect(result.stderr).to.match(/netget-peer: Data directory .*locked is in use by another netget node \(pid \d+\)/)
+      expect((await readdir(dataDir)).sort()).to.deep.equal(['lock', 'peer.key'])
+    })
+
+    it('creates an identity once and shows it afterwards', async () => {
+      const dataDir = join(dir, 'identity')
+      const created = await run(['id', '--data-dir', dataDir, '--json'])
+      expect(created.code).to.equal(0)
+      const first = JSON.parse(created.stdout)
+      expect(first).to.include({ created: true, dataDir })
+      expect(first.peerId).to.match(/^12D3KooW/)
+
+      const shown = await run(['id', '--data-dir', dataDir])
+      expect(shown.stdout).to.equal(`${first.peerId}\n`)
+    })
+
+    it('runs a registry until its signal aborts, then stops with exit 0', async () => {
+      const controller = new AbortController()
+      let stdout = ''
+      let started!: () => void
+      const ready = new Promise<void>(resolve => { started = resolve })
+      const exited = main(['--bootstrap', '--json', ...LOOPBACK, '--data-dir', join(dir, 'in-process')], {
+        stdout: { write: chunk => { stdout += chunk; if (stdout.includes('"started"')) started() } },
+        stderr: { write: () => {} },
+        env: {},
+        signal: controller.signal
+      })
+      await ready
+      controller.abort()
+      expect(await exited).to.equal(0)
+      const events = stdout.trim().split('\n').map(line => JSON.parse(line).event)
+      expect(events[0]).to.equal('started')
+      expect(events[events.length - 1]).to.equal('stopped')
+    })
+  })
+})
