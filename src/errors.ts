@@ -93,3 +93,25 @@ export class UnsupportedOperationError extends Error {
   static name = 'UnsupportedOperationError'
   name = 'UnsupportedOperationError'
 }
+
+/** Why a channel closed with an error (see docs/CHANNEL-PROTOCOL.md). */
+export type ChannelErrorCode = 'MESSAGE_TOO_LARGE' | 'MALFORMED_MESSAGE' | 'CHANNEL_CLOSED' | 'CHANNEL_RESET' | 'HANDLER_FAILED'
+
+/**
+ * A channel was closed because of a protocol error, or a message could not be
+ * sent on it. `code` says why; `remote` is true when the peer reported it.
+ */
+export class ChannelError extends Error {
+  static name = 'ChannelError'
+  name = 'ChannelError'
+  /** Why the channel closed, or why the message was refused. */
+  readonly code: ChannelErrorCode
+  /** true if the remote peer closed the channel with this error. */
+  readonly remote: boolean
+
+  constructor (message: string, code: ChannelErrorCode, options?: ErrorOptions & { remote?: boolean }) {
+    super(message, options)
+    this.code = code
+    this.remote = options?.remote ?? false
+  }
+}

@@ -6,6 +6,7 @@ import { anySignal } from 'any-signal'
 import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { TypedEventEmitter } from 'main-event'
+import { ChannelService } from './channel/channel-service.js'
 import { Discovery } from './discovery/discovery.js'
 import { AbortError, InvalidOptionsError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
 import { HealthMonitor } from './health/health-monitor.js'
@@ -18,9 +19,12 @@ import { RegistryConnections } from './network/registry-connections.js'
 import { normalizeOptions } from './options.js'
 import { LookupServer } from './registry/lookup-server.js'
 import { RecordIndex } from './registry/record-index.js'
+import { listIndexedServices } from './registry/service-list.js'
 import { Announcer } from './service/announcer.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Channel, ChannelHandler, ChannelTarget, HandleChannelsOptions, OpenChannelOptions } from './channel/index.js'
 import type { Health } from './health/health-monitor.js'
+import type { ServiceSummary } from './registry/service-list.js'
 import type { NetgetLibp2p } from './network/create-node.js'
 import type { RegistryAddress } from './network/registry-address.js'
 import type { NetgetConfig, NetgetInit } from './options.js'
@@ -140,6 +144,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   private readonly log: Logger
   private readonly pendingRegistries: RegistryAddress[] = []
   private readonly removedRegistries = new Set<string>()
+  private readonly channels = new ChannelService()
   private running?: Running
   private transition: Promise<void> = Promise.resolve()
   private state: NetgetStatus = 'stopped'
@@ -235,6 +240,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         running.registries.stop()
         clearInterval(running.cleanupTimer)
         await running.lookupServer?.stop()
+        await this.channels.detach()
         await running.libp2p.stop()
         await running.closeStore()
         await running.unlock?.()
@@ -367,6 +373,55 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   /**
+   * Accepts message channels from other peers (browser pages included) on
+   * `/netget/<network>/channel/1.0.0`, starting the node if needed. The
+   * handler gets each incoming {@link Channel}; it stays in force across
+   * restarts until {@link unhandleChannels}. See the README, "Channels".
+   */
+  async handleChannels (handler: ChannelHandler, options: HandleChannelsOptions = {}): Promise<void> {
+    await this.start()
+    await this.channels.handle(handler, options)
+  }
+
+  /** Stops accepting channels; open channels stay open. */
+  async unhandleChannels (): Promise<void> {
+    await this.channels.unhandle()
+  }
+
+  /**
+   * Opens a message channel to a peer that handles channels: a discovered
+   * instance, a peer ID or a multiaddr ending in `/p2p/<peer id>`.
+   */
+  async openChannel (target: ChannelTarget, options: OpenChannelOptions = {}): Promise<Channel> {
+    await this.start()
+    return this.withSignal(options, 'Opening a channel', async signal => this.channels.openChannel(target, { ...options, signal }))
+  }
+
+  /**
+   * Registry nodes only: every service this registry stores, with each live
+   * instance (records verified again) and its health as this registry
+   * measures it. Instances are pinged from the first call on, until their
+   * record expires. Used by the registry's HTTP dashboard.
+   */
+  async listServices (options: AbortOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
+    const running = this.require()
+
+    if (running.index === undefined) {
+      throw new UnsupportedOperationError('listServices() is answered by registry nodes only; use discoverServiceNode(name) on other nodes')
+    }
+
+    const index = running.index
+    return this.withSignal(options, 'Listing services', async signal => listIndexedServices({
+      network: this.config.network,
+      index,
+      health: running.health,
+      signal,
+      log: this.log,
+      toInstance: (record, health) => this.toInstance(record, health)
+    }))
+  }
+
+  /**
    * Adds a registry (a multiaddr ending in `/p2p/<peer id>`) and keeps the
    * node connected to it. Returns false if it was already known.
    */
@@ -495,6 +550,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         }, config.recordCleanupInterval)
       }
 
+      await this.channels.attach(libp2p, config.network)
       running.registries.start()
       running.health.start()
       return running

@@ -72,6 +72,11 @@ export class RecordIndex {
     return size
   }
 
+  /** The names of every service the index holds a record of. */
+  names (): string[] {
+    return [...this.byName.keys()].sort()
+  }
+
   /** The envelopes of every unexpired record of `name`, withdrawals included. */
   lookup (name: string, limit: number, now = Date.now()): Uint8Array[] {
     const envelopes: Uint8Array[] = []

@@ -1,0 +1,60 @@
+/**
+ * Bundles the browser build into one script, `dist/netget.browser.js`: an
+ * IIFE that defines the global `Netget`. Runs after tsc (`npm run build`), from
+ * the compiled `dist/src/browser/global.js`; the package.json "browser" map
+ * swaps the Node-only modules for their browser stand-ins. Prints the size,
+ * and fails if a Node built-in or the `ws` package got into the bundle.
+ *
+ * Usage: node dist/scripts/build-browser.js [--out dist/netget.browser.js]
+ */
+import { writeFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import * as esbuild from 'esbuild'
+
+/** The package root: this file is dist/scripts/build-browser.js. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** What got into the bundle and how big it is. */
+export interface BrowserBuild {
+  path: string
+  bytes: number
+  gzipBytes: number
+  ms: number
+}
+
+/** Builds the bundle and returns its size; throws if it pulled in Node-only code. */
+export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.browser.js')): Promise<BrowserBuild> {
+  const started = performance.now()
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, 'dist', 'src', 'browser', 'global.js')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: '/* netget browser build - defines the global Netget. MIT licence; bundled dependencies keep their licences (see node_modules). */' }
+  })
+  const nodeOnly = Object.keys(result.metafile.inputs).filter(input => input.startsWith('node:') || input.includes('(disabled)') || /node_modules\/(ws|datastore-level|@libp2p\/tcp)\//.test(input))
+
+  if (nodeOnly.length > 0) {
+    throw new Error(`The browser bundle pulled in Node-only code: ${nodeOnly.join(', ')}; map it in package.json "browser"`)
+  }
+
+  const code = result.outputFiles[0].contents
+  await writeFile(out, code)
+  return { path: out, bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, ms: performance.now() - started }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const index = process.argv.indexOf('--out')
+  const build = await buildBrowserBundle(index === -1 ? undefined : process.argv[index + 1])
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`
+  process.stdout.write(`browser bundle: ${relative(process.cwd(), build.path)} ${kib(build.bytes)} minified, ${kib(build.gzipBytes)} gzipped (${build.ms.toFixed(0)} ms)\n`)
+}
