@@ -191,6 +191,10 @@ describe('netget-peer (CLI)', function () {
       expect(result.instances[0].multiaddrs[0]).to.match(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
       expect(result.instances[0].health.status).to.equal('healthy')
 
+      const ping = await run(['ping', registered.peerId, '--network', 'clitest', '--registry', registry.address, '--json'])
+      expect(ping.code, ping.stderr).to.equal(0)
+      expect(JSON.parse(ping.stdout)).to.include({ target: registered.peerId, count: 1 })
+
       sidecar.kill('SIGTERM')
       expect(await sidecar.exit()).to.equal(0)
       expect(sidecar.events().map(event => event.event)).to.include('stopped')
@@ -209,6 +213,10 @@ describe('netget-peer (CLI)', function () {
 
       const second = await startRegistry(dataDir)
       expect(second.peerId).to.equal(first.peerId)
+
+      const ping = await run(['ping', second.address, '--count', '2'])
+      expect(ping.code, ping.stderr).to.equal(0)
+      expect(ping.stdout).to.match(/: 2 pings, average [\d.]+ ms\n$/)
 
       const id = await run(['id', '--data-dir', dataDir, '--json'])
       expect(JSON.parse(id.stdout)).to.include({ peerId: first.peerId, created: false })
@@ -302,6 +310,7 @@ describe('netget-peer (CLI)', function () {
       ['a wrong version', '{"version": 2, "networks": {}}', /"version" must be 1, got 2/],
       ['a bad network name', '{"version": 1, "networks": {"Dev": {"registryNodes": []}}}', /network name "Dev" is invalid/],
       ['an address without /p2p/', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001"]}}}', /registryNodes\[0\]: "\/ip4\/127\.0\.0\.1\/tcp\/4001" has no \/p2p\//],
+      ['a registry in two networks', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"]}, "production": {"registryNodes": ["/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"]}}}', /listed under both networks\.development and networks\.production/],
       ['a repeated address', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"]}}}', /registryNodes\[1\] repeats/]
     ]
 

@@ -10,6 +10,7 @@ import { parseRegistryAddress } from '../network/registry-address.js'
 import { DEFAULT_NETWORK, NETWORK_NAME_PATTERN } from '../constants.js'
 import { CommandError, EXIT } from './exit-codes.js'
 import type { Output } from './output.js'
+import type { BootstrapList } from '../network/bootstrap-list.js'
 import type { ParsedCommand } from './args.js'
 
 /** The streams and environment a command runs with; `main()` fills in the process's own. */
@@ -67,6 +68,7 @@ export async function registryFlags (parsed: ParsedCommand, io: CliIo, network: 
 
   const path = bootstrapPath(parsed, io)
   const list = await loadBootstrapList(path)
+  checkConsistent(list)
   const registries = list.networks[network]
 
   if (!required) {
@@ -83,6 +85,27 @@ export async function registryFlags (parsed: ParsedCommand, io: CliIo, network: 
   }
 
   return { registries, source: path }
+}
+
+/**
+ * A registry serves one network, so a peer ID listed under two networks is a
+ * mistake (usually an address pasted into the wrong list).
+ */
+function checkConsistent (list: BootstrapList): void {
+  const networkOf = new Map<string, string>()
+
+  for (const [network, addresses] of Object.entries(list.networks)) {
+    for (const address of addresses) {
+      const peerId = parseRegistryAddress(address).peerId.toString()
+      const other = networkOf.get(peerId)
+
+      if (other !== undefined && other !== network) {
+        throw new CommandError(`Bootstrap file ${list.path}: registry ${peerId} is listed under both networks.${other} and networks.${network}, but a registry serves one network; remove it from the wrong list`, EXIT.BOOTSTRAP_FILE)
+      }
+
+      networkOf.set(peerId, network)
+    }
+  }
 }
 
 /** Multiaddr flags (--listen, --announce), each checked. */

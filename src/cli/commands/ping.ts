@@ -33,7 +33,7 @@ export async function runPing ({ parsed, io, out }: CommandContext): Promise<num
     for (let i = 0; i < count; i++) {
       const rtt = await node.ping(target, { signal })
       rtts.push(rtt)
-      out.progress(`pong from ${shortPeerId(byAddress ? target : target)}: ${formatRtt(rtt)}`)
+      out.progress(`pong ${i + 1}/${count} from ${shortPeerId(target)}: ${formatRtt(rtt)}`)
     }
   } catch (err) {
     const rewritten = interpretAbort(err, io, `pinging ${target}`, timeout, timedOut())
