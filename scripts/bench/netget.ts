@@ -78,7 +78,7 @@ export interface NetgetBenchResult {
   coldHealthCheckedMs: Distribution
   /** A new node's construction and start until its first discovery resolved. */
   joinMs: Distribution
-  /** `ping()` of a service node by a client node. */
+  /** `ping()` of a service node by a client node, on an established connection. */
   pingMs: Distribution
   /** Discoveries resolved with every instance per second, `concurrency` clients each one at a time. */
   discoveriesPerSecond: number

@@ -28,6 +28,8 @@ export interface BenchReport {
   date: string
   /** CPU model, cores, memory, OS and Node version. */
   machine: string
+  /** 1-minute load average at the start and the end of the run (other work on the machine skews every figure). */
+  load: [number, number]
   /** The command line. */
   command: string
   trials: number

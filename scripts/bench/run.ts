@@ -15,7 +15,7 @@
  */
 
 import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus, totalmem, release } from 'node:os'
+import { cpus, loadavg, totalmem, release } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -101,6 +101,7 @@ export async function main (argv: string[]): Promise<void> {
   await mkdir(flags.profile ? profileDir : RESULTS_DIR, { recursive: true })
   const sizes: SizeResult[] = []
   const started = performance.now()
+  const loadBefore = loadavg()[0]
 
   for (const nodes of flags.sizes) {
     process.stderr.write(`N=${nodes}: netget...`)
@@ -114,6 +115,7 @@ export async function main (argv: string[]): Promise<void> {
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: machine(),
+    load: [loadBefore, loadavg()[0]],
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     trials: flags.trials,
     concurrency: flags.concurrency,
@@ -122,7 +124,7 @@ export async function main (argv: string[]): Promise<void> {
   const table = markdown(report)
   const text = [
     `netget vs hyperdht — ${report.date.slice(0, 10)}, ${report.machine}`,
-    `${report.command}: ${report.trials} trials per figure, loopback`,
+    `${report.command}: ${report.trials} trials per figure, loopback; 1-min load average ${report.load.map(load => load.toFixed(1)).join(' → ')} on ${cpus().length} cores`,
     '',
     table,
     '',
