@@ -139,6 +139,10 @@ async function handle (netget: Netget, request: IncomingMessage, response: Serve
     case '/index.html':
       send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, { 'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'" })
       return
+    case '/favicon.ico':
+      response.writeHead(204, { 'Cache-Control': 'public, max-age=86400' })
+      response.end()
+      return
     case '/dashboard.js':
       send(response, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS)
       return

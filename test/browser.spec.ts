@@ -1,0 +1,182 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'chai'
+import { chromium } from 'playwright-core'
+import { startRegistryHttp } from '../src/index.js'
+import { createTestnet } from '../src/testing/index.js'
+import type { Netget, RegistryHttp } from '../src/index.js'
+import type { Testnet } from '../src/testing/index.js'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { BrowserContext, Page } from 'playwright-core'
+
+/** Debian's chromium, never a downloaded browser. */
+const CHROMIUM = process.env.NETGET_CHROMIUM ?? '/usr/bin/chromium'
+const ARTIFACTS = join(process.cwd(), 'test-artifacts')
+
+/** What the page script reports back. */
+interface PageResult {
+  found: Array<{ peerId: string, name: string, health: string, multiaddrs: string[] }>
+  rttMs: number
+  replies: unknown[]
+  oversized: { name: string, code: string }
+  register: string
+  denied: string
+  closedCleanly: boolean
+}
+
+/** A page of another origin that loads the bundle from the registry's HTTP port, as the README shows. */
+function pageHtml (bundleUrl: string, network: string, registry: string, notDiscovered: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>netget browser test</title>
+<script src="${bundleUrl}" crossorigin="anonymous"></script>
+</head><body><pre id="out">running…</pre>
+<script>
+window.result = (async () => {
+  const netget = new Netget({ network: ${JSON.stringify(network)}, registryNodes: [${JSON.stringify(registry)}], healthInterval: 500, operationTimeout: 8000 })
+  try {
+    const found = await netget.discoverServiceNode('echo')
+    const rttMs = await netget.ping(found[0].peerId)
+    const channel = await netget.openChannel(found[0])
+    await channel.send({ hello: 'from chromium' })
+    await channel.send(new Uint8Array([7, 8, 9]))
+    const replies = []
+    for await (const message of channel) {
+      replies.push(message instanceof Uint8Array ? { bytes: Array.from(message) } : message)
+      if (replies.length === 2) break
+    }
+    let oversized
+    try { await channel.send('x'.repeat(70000)) } catch (err) { oversized = { name: err.name, code: err.code } }
+    const closing = new Promise(resolve => channel.addEventListener('close', e => resolve(e.detail.error === undefined)))
+    await channel.close()
+    const closedCleanly = await closing
+    const register = await netget.registerWithNetwork().then(() => 'registered', err => err.name)
+    const denied = await netget.ping(${JSON.stringify(notDiscovered)}, { signal: AbortSignal.timeout(3000) }).then(() => 'dialled', err => err.name + ': ' + err.message)
+    document.getElementById('out').textContent = 'ok ' + JSON.stringify(replies)
+    return { found: found.map(i => ({ peerId: i.peerId, name: i.name, health: i.health.status, multiaddrs: i.multiaddrs })), rttMs, replies, oversized, register, denied, closedCleanly }
+  } finally {
+    await netget.stop()
+  }
+})()
+</script></body></html>`
+}
+
+describe('browser (Chromium)', function () {
+  this.timeout(60_000)
+  let testnet: Testnet
+  let http: RegistryHttp
+  let pages: Server
+  let context: BrowserContext
+  let profile: string
+  let service: Netget
+  let bystander: Netget
+  const pageErrors: string[] = []
+
+  before(async () => {
+    testnet = await createTestnet(0)
+    http = await startRegistryHttp(testnet.registries[0], { port: 0, host: '127.0.0.1' })
+    service = testnet.createNode({ metadata: { name: 'echo', version: '2.1.0' } })
+    await service.handleChannels(async channel => {
+      for await (const message of channel) {
+        await channel.send(message)
+      }
+    })
+    await service.registerWithNetwork()
+    // a peer the page never discovers: the dial policy must refuse ws:// to it
+    bystander = testnet.createNode({ metadata: { name: 'bystander' } })
+    await bystander.start()
+
+    profile = await mkdtemp(join(tmpdir(), 'netget-chromium-'))
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    })
+  })
+
+  after(async () => {
+    await context?.close()
+    await new Promise<void>(resolve => {
+      if (pages === undefined) {
+        resolve()
+        return
+      }
+
+      pages.closeAllConnections()
+      pages.close(() => { resolve() })
+    })
+    await http?.close()
+    await testnet?.destroy()
+    await rm(profile, { recursive: true, force: true })
+  })
+
+  async function newPage (): Promise<Page> {
+    const page = await context.newPage()
+    page.on('pageerror', err => { pageErrors.push(err.message) })
+    page.on('console', message => {
+      if (message.type() === 'error') {
+        pageErrors.push(message.text())
+      }
+    })
+    return page
+  }
+
+  it('a page loading /netget.js by a script tag discovers a Node service, pings it and round-trips messages on a channel', async () => {
+    const registryWs = testnet.registries[0].multiaddrs.find(address => address.includes('/ws/'))
+    const bystanderWs = bystander.multiaddrs.find(address => address.includes('/ws/'))
+    expect(registryWs).to.be.a('string')
+    const html = pageHtml(`${http.url}/netget.js`, testnet.network, registryWs as string, bystanderWs as string)
+    pages = createServer((request, response) => {
+      response.writeHead(request.url === '/' ? 200 : 204, { 'Content-Type': 'text/html; charset=utf-8' })
+      response.end(request.url === '/' ? html : undefined)
+    })
+    await new Promise<void>(resolve => { pages.listen(0, '127.0.0.1', resolve) })
+
+    const page = await newPage()
+    const bundle = page.waitForResponse(response => response.url().endsWith('/netget.js'))
+    await page.goto(`http://127.0.0.1:${(pages.address() as AddressInfo).port}/`)
+    const bundleResponse = await bundle
+    expect(bundleResponse.headers()['access-control-allow-origin']).to.equal('*')
+    expect(bundleResponse.headers()['content-type']).to.match(/^text\/javascript/)
+
+    const result = await page.evaluate(async () => (window as unknown as { result: Promise<PageResult> }).result)
+
+    expect(result.found).to.have.length(1)
+    expect(result.found[0]).to.include({ peerId: service.peerId, name: 'echo', health: 'healthy' })
+    expect(result.rttMs).to.be.a('number').and.be.greaterThan(0).and.lessThan(1000)
+    expect(result.replies).to.deep.equal([{ hello: 'from chromium' }, { bytes: [7, 8, 9] }])
+    expect(result.oversized).to.deep.equal({ name: 'ChannelError', code: 'MESSAGE_TOO_LARGE' })
+    expect(result.closedCleanly).to.equal(true)
+    expect(result.register).to.equal('UnsupportedOperationError')
+    expect(result.denied).to.match(/^DialDeniedError|gater/i)
+    expect(await page.textContent('#out')).to.match(/^ok /)
+    expect(pageErrors.filter(text => !text.includes('WebSocket'))).to.deep.equal([])
+    await page.close()
+  })
+
+  it('the dashboard shows the service, its instance and its health, and /api/services the same as JSON', async () => {
+    const page = await newPage()
+    await page.goto(`${http.url}/`)
+    const section = page.locator('section[data-service="echo"]')
+    await section.locator('.health.healthy').waitFor({ timeout: 10_000 })
+    const row = section.locator(`tr[data-peer="${service.peerId}"]`)
+    expect(await row.locator('.health').textContent()).to.equal('healthy')
+    expect(await row.textContent()).to.match(/\d+\.\d\d ms/)
+    expect(await row.textContent()).to.include('2.1.0')
+    expect(await page.textContent('#network')).to.equal(testnet.network)
+    await mkdir(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
+    await page.close()
+
+    const response = await fetch(`${http.url}/api/services`)
+    expect(response.headers.get('access-control-allow-origin')).to.equal('*')
+    const body = await response.json() as { network: string, services: Array<{ name: string, instances: Array<{ peerId: string, health: { status: string, rttMs?: number } }> }> }
+    expect(body.network).to.equal(testnet.network)
+    const echo = body.services.find(entry => entry.name === 'echo')
+    expect(echo?.instances.map(instance => instance.peerId)).to.deep.equal([service.peerId])
+    expect(echo?.instances[0].health.status).to.equal('healthy')
+    expect(echo?.instances[0].health.rttMs).to.be.a('number')
+  })
+})
