@@ -61,7 +61,7 @@ const TIMEOUT: FlagSpec = { type: 'string', value: 'MS', description: 'give up a
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   registry: {
     name: 'registry',
-    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR]',
+    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT]',
     summary: 'run a registry node until SIGINT/SIGTERM; prints the addresses to put in bootstrap.json',
     positionals: [],
     flags: {
@@ -72,11 +72,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity and records persist (default: .netget/<network>/registry)' },
       registry: { ...REGISTRY, description: 'another registry of the network to peer with; repeatable (default: bootstrap.json)' },
       'bootstrap-file': BOOTSTRAP_FILE,
+      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (all interfaces): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
       json: JSON_FLAG,
       help: HELP
     },
     examples: [
       'netget-peer --bootstrap',
+      'netget-peer --bootstrap --http 8080',
       'netget-peer --bootstrap --network staging --listen /ip4/0.0.0.0/tcp/4001 --announce /dns4/registry.example.com/tcp/4001'
     ]
   },

@@ -4,7 +4,8 @@
  * and peer connection changes.
  */
 import { Netget } from '../../netget.js'
-import { registryFlags, multiaddrFlags, networkFlag, stringFlag } from '../context.js'
+import { startRegistryHttp } from '../../registry/http-server.js'
+import { integerFlag, registryFlags, multiaddrFlags, networkFlag, stringFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -20,14 +21,19 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const announce = multiaddrFlags(parsed, 'announce')
   const { registries } = await registryFlags(parsed, io, network, false)
   const dataDir = stringFlag(parsed, 'data-dir') ?? `.netget/${network}/registry`
+  const httpPort = stringFlag(parsed, 'http') === undefined ? undefined : integerFlag(parsed, 'http', 0)
   const node = new Netget({ nodeType: 'registry', network, listen, announce, dataDir, registryNodes: registries })
   const guard = await guardDataDir(dataDir)
 
   out.progress(`Starting a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''})`)
 
+  let http: Awaited<ReturnType<typeof startRegistryHttp>> | undefined
+
   try {
     await node.start()
+    http = httpPort === undefined ? undefined : await startRegistryHttp(node, { port: httpPort })
   } catch (err) {
+    await node.stop()
     await guard.rollback()
     throw err
   }
@@ -35,12 +41,13 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const peerId = node.peerId
   const addresses = node.multiaddrs
   const shareable = bootstrapCandidates(addresses)
-  out.event('started', { peerId, network, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry: { registryNodes: shareable } }, [
+  out.event('started', { peerId, network, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry: { registryNodes: shareable }, http: http?.url }, [
     `peer ID: ${peerId}`,
     'listening on:',
     ...addresses.map(address => `  ${address}`),
     `add to bootstrap.json under networks.${network}.registryNodes (or pass as --registry):`,
     ...shareable.map(address => `  ${JSON.stringify(address)}`),
+    ...(http === undefined ? [] : [`HTTP: dashboard ${http.url}/ · browser bundle ${http.url}/netget.js · JSON ${http.url}/api/services`]),
     `ready; ${registries.length === 0 ? 'no other registry to peer with' : `peering with ${registries.length} other registr${registries.length === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
   ], 'stdout')
 
@@ -67,6 +74,7 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   } finally {
     clearInterval(timer)
     out.progress('Stopping the registry node')
+    await http?.close()
     await node.stop()
   }
 
