@@ -45,7 +45,8 @@ describe('channels', () => {
   })
 
   it('round-trips JSON and bytes with a discovered instance', async () => {
-    const [instance] = await client.discoverServiceNode('echo')
+    // health is not what this test is about: under a loaded CI machine the first ping can miss the testnet's 500 ms timeout
+    const [instance] = await client.discoverServiceNode('echo', { includeUnhealthy: true })
     const channel = await client.openChannel(instance)
     expect(channel.remotePeer).to.equal(service.peerId)
     expect(channel.direction).to.equal('outbound')
