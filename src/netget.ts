@@ -3,10 +3,12 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { anySignal } from 'any-signal'
-import { MemoryDatastore } from 'datastore-core'
+import { MemoryDatastore, MountDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
 import { LevelDatastore } from 'datastore-level'
-import { TypedEventEmitter } from 'main-event'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelService } from './channel/channel-service.js'
+import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from './constants.js'
 import { Discovery } from './discovery/discovery.js'
 import { AbortError, InvalidOptionsError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
 import { HealthMonitor } from './health/health-monitor.js'
@@ -482,7 +484,14 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       const isRegistry = config.nodeType === 'registry'
       const level = isRegistry && dataDir !== false ? new LevelDatastore(join(dataDir, 'datastore')) : undefined
       await level?.open()
-      const store: Datastore = level ?? new MemoryDatastore()
+      // only the DHT's records and provider entries go to disk; libp2p's
+      // peer store changes on every stream and stays in memory
+      const store: Datastore = level === undefined
+        ? new MemoryDatastore()
+        : new MountDatastore([
+          { prefix: new Key(dhtDatastorePrefix(config.network)), datastore: level },
+          { prefix: new Key('/'), datastore: new MemoryDatastore() }
+        ])
       const closeStore = async (): Promise<void> => { await level?.close() }
       const index = isRegistry ? new RecordIndex({ network: config.network, datastore: store, datastorePrefix: dhtDatastorePrefix(config.network), log: this.log.newScope('index') }) : undefined
       await index?.load()
@@ -496,8 +505,22 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         announce: config.announce,
         datastore,
         maxConnections: config.maxConnections,
-        inboundConnectionThreshold: isRegistry ? 500 : 50,
-        providerValidity: Math.max(config.recordTtl, 60 * 60_000)
+        inboundConnectionThreshold: isRegistry ? REGISTRY_INBOUND_CONNECTION_THRESHOLD : SERVICE_INBOUND_CONNECTION_THRESHOLD,
+        providerValidity: Math.max(config.recordTtl, MIN_PROVIDER_VALIDITY)
+      })
+      const registryConnections = new RegistryConnections({
+        libp2p,
+        network: config.network,
+        registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
+        redialMinDelay: config.redialMinDelay,
+        redialMaxDelay: config.redialMaxDelay,
+        dialTimeout: config.dialTimeout,
+        log: this.log.newScope('registries'),
+        onConnected: registry => {
+          this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry) })
+          this.running?.announcer?.refresh()
+        },
+        onDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) }
       })
       const running: Running = {
         libp2p,
@@ -505,21 +528,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         closeStore,
         unlock,
         index,
-        registries: new RegistryConnections({
-          libp2p,
-          network: config.network,
-          registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
-          redialMinDelay: config.redialMinDelay,
-          redialMaxDelay: config.redialMaxDelay,
-          dialTimeout: config.dialTimeout,
-          log: this.log.newScope('registries'),
-          onConnected: registry => {
-            this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry) })
-            this.running?.announcer?.refresh()
-          },
-          onDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) }
-        }),
-        discovery: undefined as unknown as Discovery,
+        registries: registryConnections,
+        discovery: new Discovery({ libp2p, network: config.network, registries: registryConnections, requestTimeout: config.requestTimeout, log: this.log.newScope('discovery') }),
         health: new HealthMonitor<VerifiedRecord>({
           libp2p,
           interval: config.healthInterval,
@@ -532,7 +542,6 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
           }
         })
       }
-      running.discovery = new Discovery({ libp2p, network: config.network, registries: running.registries, requestTimeout: config.requestTimeout, log: this.log.newScope('discovery') })
 
       try {
         await libp2p.start()
@@ -582,6 +591,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       recordTtl: this.config.recordTtl,
       reannounceInterval: this.config.reannounceInterval,
       reannounceJitter: this.config.reannounceJitter,
+      connectedRegistries: () => running.registries.connected().map(registry => registry.peerId),
       log: this.log.newScope('announce'),
       onAnnounced: result => { this.safeDispatchEvent('service:announced', { detail: result }) },
       onError: err => { this.safeDispatchEvent('service:error', { detail: err }) }
@@ -616,7 +626,10 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   private operationSignal (options: AbortOptions): ReturnType<typeof anySignal> {
-    return anySignal([options.signal ?? AbortSignal.timeout(this.config.operationTimeout)])
+    const signal = anySignal([options.signal ?? AbortSignal.timeout(this.config.operationTimeout)])
+    // one operation fans out to many dials, streams and pings
+    setMaxListeners(Infinity, signal)
+    return signal
   }
 
   /**

@@ -27,8 +27,21 @@ if (typeof PromiseWithResolvers.withResolvers !== 'function') {
   }
 }
 
+/**
+ * `ws` reports a failed connection as an EventEmitter 'error' event, which
+ * throws (and crashes the process) if no listener is attached at that moment
+ * — as happens when libp2p has already given up on a dial. Browsers never
+ * throw for WebSocket errors; this keeps that behaviour.
+ */
+class QuietWebSocket extends NodeWebSocket {
+  constructor (...args: ConstructorParameters<typeof NodeWebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
 const globals = globalThis as unknown as { WebSocket?: unknown }
 
 if (globals.WebSocket === undefined) {
-  globals.WebSocket = NodeWebSocket
+  globals.WebSocket = QuietWebSocket
 }

@@ -1,4 +1,5 @@
 import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { verifyRecord } from '../records/verify.js'
 import { askRegistry } from './registry-lookup.js'
@@ -63,6 +64,7 @@ export class Discovery {
     const registries = this.init.registries.connected()
     const answers = await Promise.allSettled(registries.map(async registry => {
       const signal = anySignal([options.signal, AbortSignal.timeout(this.init.requestTimeout)])
+      setMaxListeners(Infinity, signal)
 
       try {
         await askRegistry(this.init.libp2p, registry.peerId, this.init.network, name, signal, this.init.log, accept)

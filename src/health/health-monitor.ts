@@ -1,4 +1,5 @@
 import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { NetgetLibp2p } from '../network/create-node.js'
@@ -68,6 +69,7 @@ export class HealthMonitor<T extends Trackable> {
       return
     }
 
+    setMaxListeners(Infinity, this.controller.signal)
     this.running = true
     this.schedule()
   }
@@ -156,6 +158,7 @@ export class HealthMonitor<T extends Trackable> {
   private async ping (entry: Tracked<T>, outer?: AbortSignal): Promise<Health> {
     const { libp2p, timeout, failureThreshold } = this.init
     const signal = anySignal([AbortSignal.timeout(timeout), this.controller.signal, outer])
+    setMaxListeners(Infinity, signal)
     const before = entry.health.status
 
     try {

@@ -1,15 +1,18 @@
+import { setMaxListeners } from 'main-event'
+import { anySignal } from 'any-signal'
 import { NoRegistryReachableError } from '../errors.js'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { sealRecord } from '../records/record.js'
+import { putToPeer } from './direct-put.js'
 import type { NetgetLibp2p } from '../network/create-node.js'
 import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
-import type { Logger, PrivateKey } from '@libp2p/interface'
+import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** What one publication of a record achieved. */
 export interface AnnounceResult {
   /** The record that was published. */
   record: ServiceRecord
-  /** How many DHT servers (registries) stored it. */
+  /** How many registries (DHT servers) confirmed they stored it before the call returned. */
   storedBy: number
 }
 
@@ -23,15 +26,19 @@ export interface AnnouncerInit {
   recordTtl: number
   reannounceInterval: number
   reannounceJitter: number
+  /** The registries connected right now; they get the record first, directly. */
+  connectedRegistries(): PeerId[]
   log: Logger
   onAnnounced(result: AnnounceResult): void
   onError(err: Error): void
 }
 
 /**
- * Publishes one service instance: seals its record, stores it in the DHT and
- * announces the instance as a provider of the service's CID; re-publishes on
- * an interval (with jitter) and on demand; publishes a withdrawal on request.
+ * Publishes one service instance: seals its record, sends it straight to the
+ * connected registries (one round trip), and stores it in the DHT and
+ * announces the instance as a provider of the service's CID (in the
+ * background when a registry already confirmed). Re-publishes on an interval
+ * with jitter and on demand; publishes a withdrawal on request.
  */
 export class Announcer {
   private readonly init: AnnouncerInit
@@ -39,9 +46,11 @@ export class Announcer {
   private timer?: ReturnType<typeof setTimeout>
   private active = false
   private inFlight?: Promise<AnnounceResult>
+  private readonly background = new AbortController()
 
   constructor (init: AnnouncerInit) {
     this.init = init
+    setMaxListeners(Infinity, this.background.signal)
   }
 
   /** True between the first successful {@link announce} and {@link withdraw}. */
@@ -51,7 +60,7 @@ export class Announcer {
 
   /**
    * Publishes a fresh record now and keeps re-publishing it. Rejects with
-   * NoRegistryReachableError if no DHT server stored it.
+   * NoRegistryReachableError if no registry stored it.
    */
   async announce (signal: AbortSignal): Promise<AnnounceResult> {
     const result = await this.publish(false, signal)
@@ -60,7 +69,7 @@ export class Announcer {
     return result
   }
 
-  /** Re-publishes soon (joining a publication under way) if the instance is announced. */
+  /** Re-publishes soon (unless a publication is under way) if the instance is announced. */
   refresh (): void {
     if (!this.active || this.inFlight !== undefined) {
       return
@@ -72,7 +81,8 @@ export class Announcer {
 
   /** Stops re-publishing and publishes a withdrawal, so readers drop the instance at once. */
   async withdraw (signal: AbortSignal): Promise<AnnounceResult | undefined> {
-    this.stop()
+    clearTimeout(this.timer)
+    this.timer = undefined
 
     if (!this.active) {
       return undefined
@@ -83,10 +93,12 @@ export class Announcer {
     return this.publish(true, signal)
   }
 
-  /** Stops re-publishing without withdrawing. */
+  /** Stops re-publishing and aborts background DHT work, without withdrawing. */
   stop (): void {
+    this.active = false
     clearTimeout(this.timer)
     this.timer = undefined
+    this.background.abort()
   }
 
   private schedule (): void {
@@ -103,6 +115,7 @@ export class Announcer {
   private async publish (withdrawn: boolean, signal: AbortSignal): Promise<AnnounceResult> {
     const run = this.store(withdrawn, signal)
     this.inFlight = run
+
     try {
       return await run
     } finally {
@@ -129,6 +142,45 @@ export class Announcer {
     }
     const envelope = await sealRecord(record, this.init.privateKey)
     const key = recordKey(network, name, peerId)
+
+    // 1. straight to every connected registry: one round trip each
+    const registries = this.init.connectedRegistries()
+    const direct = await Promise.allSettled(registries.map(async registry => {
+      await putToPeer(libp2p, registry, network, key, envelope, signal)
+    }))
+    const storedDirectly = direct.filter(outcome => outcome.status === 'fulfilled').length
+    direct.forEach((outcome, index) => {
+      if (outcome.status === 'rejected') {
+        log('registry %p did not store the record of %s - %e', registries[index], name, outcome.reason)
+      }
+    })
+
+    // 2. the DHT's closest peers, and the provider record: in the background
+    // if a registry already has the record, else awaited
+    const dhtSignal = anySignal([this.background.signal, storedDirectly > 0 ? AbortSignal.timeout(this.init.reannounceInterval) : signal])
+    setMaxListeners(Infinity, dhtSignal)
+    const viaDht = this.storeInDht(key, envelope, withdrawn, dhtSignal).finally(() => { dhtSignal.clear() })
+
+    if (storedDirectly > 0) {
+      viaDht.catch(err => { log('storing %s in the DHT failed - %e', name, err) })
+      log('%s record of %s seq %d stored by %d connected registries', withdrawn ? 'withdrawal' : 'service', name, record.seq, storedDirectly)
+      return { record, storedBy: storedDirectly }
+    }
+
+    const storedBy = await viaDht
+
+    if (storedBy === 0) {
+      signal.throwIfAborted()
+      throw new NoRegistryReachableError(`No registry of network "${network}" stored the record of "${name}"; check that the registries are running and reachable`, network)
+    }
+
+    log('%s record of %s seq %d stored by %d DHT servers', withdrawn ? 'withdrawal' : 'service', name, record.seq, storedBy)
+    return { record, storedBy }
+  }
+
+  /** Stores the record on the DHT's closest servers and (unless withdrawn) provides the service CID; resolves with how many servers stored it. */
+  private async storeInDht (key: Uint8Array, envelope: Uint8Array, withdrawn: boolean, signal: AbortSignal): Promise<number> {
+    const { libp2p, network, name, log } = this.init
     let storedBy = 0
 
     const put = (async () => {
@@ -149,17 +201,14 @@ export class Announcer {
 
     const [putOutcome, provideOutcome] = await Promise.allSettled([put, provide])
 
+    if (putOutcome.status === 'rejected') {
+      log('DHT put of %s failed - %e', name, putOutcome.reason)
+    }
+
     if (provideOutcome.status === 'rejected') {
       log('providing %s failed - %e', name, provideOutcome.reason)
     }
 
-    if (storedBy === 0) {
-      signal.throwIfAborted()
-      const cause = putOutcome.status === 'rejected' ? putOutcome.reason : undefined
-      throw new NoRegistryReachableError(`No registry of network "${network}" stored the record of "${name}"; check that the registries are running and reachable`, network, { cause })
-    }
-
-    log('%s record of %s seq %d stored by %d peers', withdrawn ? 'withdrawal' : 'service', name, record.seq, storedBy)
-    return { record, storedBy }
+    return storedBy
   }
 }

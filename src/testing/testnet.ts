@@ -10,9 +10,10 @@ export const TESTNET_TIMERS = {
   reannounceInterval: 5_000,
   reannounceJitter: 0,
   healthInterval: 200,
-  healthTimeout: 500,
+  // generous: a refused dial fails at once anyway, and a loaded CI machine can take a second to set up a connection
+  healthTimeout: 3_000,
   healthFailureThreshold: 2,
-  operationTimeout: 8_000,
+  operationTimeout: 15_000,
   requestTimeout: 2_000,
   dialTimeout: 2_000,
   redialMinDelay: 50,
