@@ -36,6 +36,9 @@ export const DEFAULT_OPERATION_TIMEOUT = 10_000
 /** How long one request to one registry may take. */
 export const DEFAULT_REQUEST_TIMEOUT = 3_000
 
+/** How long a registry keeps an idle lookup stream open. */
+export const LOOKUP_IDLE_TIMEOUT = 5 * 60_000
+
 /** First delay before redialing a lost registry. */
 export const DEFAULT_REDIAL_MIN_DELAY = 500
 

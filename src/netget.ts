@@ -239,6 +239,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         signal.clear()
         running.announcer?.stop()
         running.health.stop()
+        running.discovery.stop()
         running.registries.stop()
         clearInterval(running.cleanupTimer)
         await running.lookupServer?.stop()

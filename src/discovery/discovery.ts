@@ -2,7 +2,7 @@ import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { verifyRecord } from '../records/verify.js'
-import { askRegistry } from './registry-lookup.js'
+import { LookupClient } from './lookup-client.js'
 import type { NetgetLibp2p } from '../network/create-node.js'
 import type { RegistryConnections } from '../network/registry-connections.js'
 import type { VerifiedRecord } from '../records/verify.js'
@@ -45,9 +45,16 @@ export interface FindRecordsResult {
  */
 export class Discovery {
   private readonly init: DiscoveryInit
+  private readonly lookups: LookupClient
 
   constructor (init: DiscoveryInit) {
     this.init = init
+    this.lookups = new LookupClient({ libp2p: init.libp2p, network: init.network, log: init.log })
+  }
+
+  /** Closes the warm lookup streams. */
+  stop (): void {
+    this.lookups.stop()
   }
 
   async findRecords (name: string, options: FindRecordsOptions): Promise<FindRecordsResult> {
@@ -67,7 +74,7 @@ export class Discovery {
       setMaxListeners(Infinity, signal)
 
       try {
-        await askRegistry(this.init.libp2p, registry.peerId, this.init.network, name, signal, this.init.log, accept)
+        await this.lookups.lookup(registry.peerId, name, signal, accept)
       } finally {
         signal.clear()
       }

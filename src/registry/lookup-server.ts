@@ -1,5 +1,5 @@
 import { lpStream } from '@libp2p/utils'
-import { DEFAULT_REQUEST_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_RECORD_BYTES } from '../constants.js'
+import { DEFAULT_REQUEST_TIMEOUT, LOOKUP_IDLE_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_RECORD_BYTES } from '../constants.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../network/lookup-messages.js'
 import { lookupProtocol } from '../network/namespace.js'
 import type { RecordIndex } from './record-index.js'
@@ -17,9 +17,11 @@ export interface LookupServerInit {
 }
 
 /**
- * Answers the registry lookup protocol from the registry's record index: one
- * round trip returns every stored record of a service. Peers verify every
- * record themselves, so the server sends what it stored as it stored it.
+ * Answers the registry lookup protocol from the registry's record index. A
+ * stream carries any number of lookups, answered in order, so a peer keeps
+ * one warm stream per registry instead of opening one per lookup. Peers
+ * verify every record themselves, so the server sends what it stored as it
+ * stored it.
  */
 export class LookupServer {
   private readonly init: LookupServerInit
@@ -32,7 +34,7 @@ export class LookupServer {
 
   async start (): Promise<void> {
     await this.init.libp2p.handle(this.protocol, async (stream, connection) => {
-      await this.answer(stream, connection)
+      await this.serve(stream, connection)
     }, {
       maxInboundStreams: this.init.maxInboundStreams ?? 32
     })
@@ -42,29 +44,44 @@ export class LookupServer {
     await this.init.libp2p.unhandle(this.protocol)
   }
 
-  private async answer (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const { log, index } = this.init
     const messages = lpStream(stream, { maxDataLength: Math.max(MAX_REQUEST_BYTES, MAX_RECORD_BYTES) })
 
-    try {
-      let name: string
+    while (stream.status === 'open') {
+      let request: Uint8Array
 
       try {
-        name = decodeLookupRequest((await messages.read({ signal })).subarray())
+        request = (await messages.read({ signal: AbortSignal.timeout(LOOKUP_IDLE_TIMEOUT) })).subarray()
       } catch (err) {
-        this.init.log('bad lookup request from %p - %e', connection.remotePeer, err)
-        await messages.write(encodeLookupHeader({ error: 'bad request: send {"name": "<service name>"}' }), { signal })
-        await stream.close({ signal })
+        // the asker is done (closed its side), went idle, or went away
+        log.trace('lookup stream from %p ended - %e', connection.remotePeer, err)
+        await stream.close().catch(() => { stream.abort(err as Error) })
         return
       }
 
-      const envelopes = this.init.index.lookup(name, MAX_LOOKUP_RESULTS)
-      await messages.writeV([encodeLookupHeader({ count: envelopes.length }), ...envelopes], { signal })
-      await stream.close({ signal })
-      this.init.log.trace('answered lookup of %s from %p with %d records', name, connection.remotePeer, envelopes.length)
-    } catch (err) {
-      this.init.log('lookup stream from %p failed - %e', connection.remotePeer, err)
-      stream.abort(err as Error)
+      const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+
+      try {
+        let name: string
+
+        try {
+          name = decodeLookupRequest(request)
+        } catch (err) {
+          log('bad lookup request from %p - %e', connection.remotePeer, err)
+          await messages.write(encodeLookupHeader({ error: 'bad request: send {"name": "<service name>"}' }), { signal })
+          await stream.close({ signal })
+          return
+        }
+
+        const envelopes = index.lookup(name, MAX_LOOKUP_RESULTS)
+        await messages.writeV([encodeLookupHeader({ count: envelopes.length }), ...envelopes], { signal })
+        log.trace('answered lookup of %s from %p with %d records', name, connection.remotePeer, envelopes.length)
+      } catch (err) {
+        log('lookup stream from %p failed - %e', connection.remotePeer, err)
+        stream.abort(err as Error)
+        return
+      }
     }
   }
 }
