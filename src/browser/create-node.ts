@@ -6,16 +6,10 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { PING_MAX_STREAMS } from '../constants.js'
+import { netgetServices } from '../network/services.js'
 import { UnsupportedOperationError } from '../errors.js'
-import { KEY_NAMESPACE } from '../records/keys.js'
-import { createRecordValidator, selectRecord } from '../records/validator.js'
-import { dhtDatastorePrefix, dhtProtocol } from '../network/namespace.js'
 import { dialPolicyFor } from './dial-policy.js'
 import type { CreateNodeInit, NetgetLibp2p, NetgetServices } from '../network/create-node.js'
 
@@ -26,8 +20,6 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
   if (init.dhtServer || init.listen.length > 0) {
     throw new UnsupportedOperationError('A browser peer cannot listen or be a DHT server: it dials out over WebSockets only')
   }
-
-  const datastorePrefix = dhtDatastorePrefix(init.network)
 
   return createLibp2p({
     privateKey: init.privateKey,
@@ -40,24 +32,6 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     connectionManager: {
       maxConnections: Math.min(init.maxConnections, 100)
     },
-    services: {
-      identify: identify(),
-      ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
-      dht: kadDHT({
-        protocol: dhtProtocol(init.network),
-        datastorePrefix,
-        logPrefix: `netget:dht:${init.network}`,
-        metricsPrefix: `netget_dht_${init.network.replaceAll('-', '_')}`,
-        clientMode: true,
-        peerInfoMapper: passthroughMapper,
-        initialQuerySelfInterval: 0,
-        validators: {
-          [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix })
-        },
-        selectors: {
-          [KEY_NAMESPACE]: selectRecord
-        }
-      })
-    }
+    services: netgetServices({ network: init.network, dhtServer: false, datastore: init.datastore })
   })
 }

@@ -1,15 +1,9 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { PING_MAX_STREAMS } from '../constants.js'
-import { KEY_NAMESPACE } from '../records/keys.js'
-import { createRecordValidator, selectRecord } from '../records/validator.js'
-import { dhtDatastorePrefix, dhtProtocol } from './namespace.js'
+import { netgetServices } from './services.js'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -48,8 +42,6 @@ export interface CreateNodeInit {
  * netget's validator and selector.
  */
 export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
-  const datastorePrefix = dhtDatastorePrefix(init.network)
-
   return createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -65,28 +57,11 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       inboundConnectionThreshold: init.inboundConnectionThreshold,
       maxIncomingPendingConnections: Math.min(init.maxConnections, 500)
     },
-    services: {
-      identify: identify(),
-      ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
-      dht: kadDHT({
-        protocol: dhtProtocol(init.network),
-        datastorePrefix,
-        logPrefix: `netget:dht:${init.network}`,
-        metricsPrefix: `netget_dht_${init.network.replaceAll('-', '_')}`,
-        clientMode: !init.dhtServer,
-        // netget networks are often LAN or loopback: keep private addresses
-        peerInfoMapper: passthroughMapper,
-        initialQuerySelfInterval: 0,
-        validators: {
-          [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix })
-        },
-        selectors: {
-          [KEY_NAMESPACE]: selectRecord
-        },
-        reprovide: {
-          validity: init.providerValidity
-        }
-      })
-    }
+    services: netgetServices({
+      network: init.network,
+      dhtServer: init.dhtServer,
+      datastore: init.datastore,
+      providerValidity: init.providerValidity
+    })
   })
 }

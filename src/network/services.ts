@@ -1,0 +1,49 @@
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { PING_MAX_STREAMS } from '../constants.js'
+import { KEY_NAMESPACE } from '../records/keys.js'
+import { createRecordValidator, selectRecord } from '../records/validator.js'
+import { dhtDatastorePrefix, dhtProtocol } from './namespace.js'
+import type { Datastore } from 'interface-datastore'
+
+/** What {@link netgetServices} needs. */
+export interface NetgetServicesInit {
+  network: string
+  /** true: DHT server from the start (registries); false: DHT client only. */
+  dhtServer: boolean
+  datastore: Datastore
+  /** How long provider entries stored here stay valid, in ms. */
+  providerValidity?: number
+}
+
+/**
+ * The libp2p services of every netget peer, in Node and in browsers:
+ * identify, ping (with room for kad-dht's and health checks' streams) and the
+ * network's own kad-dht with netget's validator and selector.
+ */
+export function netgetServices (init: NetgetServicesInit) {
+  const datastorePrefix = dhtDatastorePrefix(init.network)
+
+  return {
+    identify: identify(),
+    ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
+    dht: kadDHT({
+      protocol: dhtProtocol(init.network),
+      datastorePrefix,
+      logPrefix: `netget:dht:${init.network}`,
+      metricsPrefix: `netget_dht_${init.network.replaceAll('-', '_')}`,
+      clientMode: !init.dhtServer,
+      // netget networks are often LAN or loopback: keep private addresses
+      peerInfoMapper: passthroughMapper,
+      initialQuerySelfInterval: 0,
+      validators: {
+        [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix })
+      },
+      selectors: {
+        [KEY_NAMESPACE]: selectRecord
+      },
+      reprovide: init.providerValidity === undefined ? undefined : { validity: init.providerValidity }
+    })
+  }
+}
