@@ -88,6 +88,35 @@ export class DataDirLockedError extends Error {
   }
 }
 
+/** The node could not listen on its addresses (`addressInUse`: a port is taken). */
+export class ListenError extends Error {
+  static name = 'ListenError'
+  name = 'ListenError'
+  /** The addresses the node tried to listen on. */
+  readonly addresses: string[]
+  /** True if the failure was a port already in use. */
+  readonly addressInUse: boolean
+
+  constructor (message: string, addresses: string[], addressInUse: boolean, options?: ErrorOptions) {
+    super(message, options)
+    this.addresses = addresses
+    this.addressInUse = addressInUse
+  }
+}
+
+/** The data directory or the identity key in it cannot be used (unreadable, unwritable, corrupt). */
+export class DataDirError extends Error {
+  static name = 'DataDirError'
+  name = 'DataDirError'
+  /** The directory concerned. */
+  readonly dataDir: string
+
+  constructor (message: string, dataDir: string, options?: ErrorOptions) {
+    super(message, options)
+    this.dataDir = dataDir
+  }
+}
+
 /** The operation cannot work on this platform or node type (for example, registering from a browser). */
 export class UnsupportedOperationError extends Error {
   static name = 'UnsupportedOperationError'

@@ -10,7 +10,7 @@ import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelService } from './channel/channel-service.js'
 import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from './constants.js'
 import { Discovery } from './discovery/discovery.js'
-import { AbortError, InvalidOptionsError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
+import { AbortError, InvalidOptionsError, ListenError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
 import { HealthMonitor } from './health/health-monitor.js'
 import { loadOrCreateKey, lockDataDir } from './identity/key-store.js'
 import { loadBootstrapList, resolveBootstrapPath } from './network/bootstrap-list.js'
@@ -549,7 +549,9 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       } catch (err) {
         await Promise.resolve(libp2p.stop()).catch(() => {})
         await closeStore()
-        throw new InvalidOptionsError(`Cannot listen on ${config.listen.join(', ')}: ${(err as Error).message} — is another node using the port? Choose other "listen" addresses`, { cause: err })
+        const inUse = /EADDRINUSE/.test(String((err as Error).message))
+        const reason = inUse ? 'a port is already in use; stop the process using it, or choose other "listen" addresses (tcp/0 picks a free port)' : (err as Error).message.split('\n')[0]
+        throw new ListenError(`Cannot listen on ${config.listen.join(', ')}: ${reason}`, config.listen, inUse, { cause: err })
       }
 
       if (index !== undefined) {

@@ -69,6 +69,19 @@ describe('options', () => {
     await unreachable.stop()
   })
 
+  it('says which addresses it cannot listen on when a port is taken', async () => {
+    const first = new Netget({ dataDir: false, metadata: { name: 'api' }, listen: ['/ip4/127.0.0.1/tcp/0'], registryNodes: [] })
+    await first.start()
+    const taken = first.multiaddrs[0].split('/p2p/')[0]
+    const second = new Netget({ dataDir: false, metadata: { name: 'api' }, listen: [taken], registryNodes: [] })
+    const err = await rejectionOf(second.start())
+    expect(err).to.have.property('name', 'ListenError')
+    expect(err).to.have.property('addressInUse', true)
+    expect(err.message).to.equal(`Cannot listen on ${taken}: a port is already in use; stop the process using it, or choose other "listen" addresses (tcp/0 picks a free port)`)
+    expect(second.status).to.equal('stopped')
+    await first.stop()
+  })
+
   describe('bootstrap.json', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['invalid JSON', '{"version": 1,', /is not valid JSON/],

@@ -1,3 +1,5 @@
+import type { ListenError } from '../errors.js'
+
 /**
  * Exit codes of `netget-peer`, and how an error becomes one line for a human.
  * Library errors are recognised by `err.name` (see src/errors.ts); anything
@@ -45,12 +47,14 @@ const BY_NAME: Record<string, number> = {
   TimeoutError: EXIT.UNREACHABLE,
   ServiceNotFoundError: EXIT.NOT_FOUND,
   DataDirLockedError: EXIT.LOCAL,
+  DataDirError: EXIT.LOCAL,
+  ListenError: EXIT.LOCAL,
   AbortError: EXIT.INTERRUPTED,
   UnsupportedOperationError: EXIT.USAGE
 }
 
 /** Node errno codes that mean a local resource problem rather than bad input. */
-const LOCAL_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'])
+const LOCAL_CODES = new Set(['EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'])
 
 /** What the user sees: one line, and the code the process exits with. */
 export interface Failure {
@@ -71,17 +75,13 @@ export function describeFailure (err: unknown): Failure {
     return { message: oneLine(error.message), exitCode: error.exitCode }
   }
 
+  if (error.name === 'ListenError' && (error as ListenError).addressInUse) {
+    return { message: portInUse((error as ListenError).addresses), exitCode: EXIT.LOCAL }
+  }
+
   const code = errnoCode(error)
 
-  if (code === 'EADDRINUSE' || /\bEADDRINUSE\b/.test(error.message)) {
-    return { message: portInUse(error.message), exitCode: EXIT.LOCAL }
-  }
-
   if (code !== undefined && LOCAL_CODES.has(code)) {
-    return { message: oneLine(error.message), exitCode: EXIT.LOCAL }
-  }
-
-  if (error.name === 'InvalidOptionsError' && /identity key|data directory/i.test(error.message)) {
     return { message: oneLine(error.message), exitCode: EXIT.LOCAL }
   }
 
@@ -117,13 +117,7 @@ function oneLine (message: string): string {
   return message.split('\n').filter(line => !/^\s*at\s/.test(line)).join(' ').replace(/\s+at\s+\S+\s+\([^)]*\)/g, '').replace(/\s+/g, ' ').trim()
 }
 
-/**
- * The port-in-use message. libp2p reports it as "... /ip4/127.0.0.1/tcp/4001:
- * Error: listen EADDRINUSE ..." (or netget as "Cannot listen on ..."); the
- * failing addresses are picked out of that.
- */
-function portInUse (message: string): string {
-  const failed = [...message.matchAll(/(\/ip[46]\/[^\s:]+|\/dns[46]?\/[^\s:]+):\s*Error: listen EADDRINUSE/g)].map(match => match[1])
-  const where = failed.length > 0 ? failed.join(', ') : (/Cannot listen on (.*?):\s/.exec(message)?.[1] ?? 'the listen address')
-  return `Cannot listen on ${where}: the port is in use; stop the process using it, or pass --listen with other ports (tcp/0 picks a free one)`
+/** The port-in-use message, naming the flag that fixes it. */
+function portInUse (addresses: string[]): string {
+  return `Cannot listen on ${addresses.join(', ')}: the port is in use; stop the process using it, or pass --listen with other ports (tcp/0 picks a free one)`
 }

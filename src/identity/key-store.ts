@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { DataDirLockedError, InvalidOptionsError } from '../errors.js'
+import { DataDirError, DataDirLockedError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** File holding the node's Ed25519 private key (libp2p protobuf encoding), mode 0600. */
@@ -23,7 +23,7 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
     bytes = await readFile(path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new InvalidOptionsError(`Cannot read the identity key ${path}: ${(err as Error).message}`, { cause: err })
+      throw new DataDirError(`Cannot read the identity key ${path}: ${(err as Error).message}`, dataDir, { cause: err })
     }
   }
 
@@ -31,7 +31,7 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
     try {
       return privateKeyFromProtobuf(bytes)
     } catch (err) {
-      throw new InvalidOptionsError(`The identity key ${path} is corrupt; move it away to create a new identity (the peer ID will change)`, { cause: err })
+      throw new DataDirError(`The identity key ${path} is corrupt; move it away to create a new identity (the peer ID will change)`, dataDir, { cause: err })
     }
   }
 
@@ -60,7 +60,7 @@ export async function lockDataDir (dataDir: string): Promise<() => Promise<void>
       return async () => { await rm(path, { force: true }) }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new InvalidOptionsError(`Cannot use data directory ${dataDir}: ${(err as Error).message}`, { cause: err })
+        throw new DataDirError(`Cannot use data directory ${dataDir}: ${(err as Error).message}`, dataDir, { cause: err })
       }
     }
 

@@ -43,6 +43,7 @@ export interface CreateNodeInit {
  */
 export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
   return createLibp2p({
+    start: false,
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: {
