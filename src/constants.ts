@@ -81,8 +81,13 @@ export const REGISTRY_MAX_CONNECTIONS = 2_000
 /** Inbound connections per second accepted from one IP address by a registry. */
 export const REGISTRY_INBOUND_CONNECTION_THRESHOLD = 500
 
-/** Inbound connections per second accepted from one IP address by other nodes. */
-export const SERVICE_INBOUND_CONNECTION_THRESHOLD = 50
+/**
+ * Inbound connections per second accepted from one IP address by other nodes.
+ * As high as a registry's: every peer that discovers a service pings it, and
+ * a refused first ping makes the instance unhealthy for that peer, so 100
+ * peers behind one NAT discovering at once must all get in.
+ */
+export const SERVICE_INBOUND_CONNECTION_THRESHOLD = 500
 
 /** Shortest time a registry keeps a provider entry (at least the record TTL). */
 export const MIN_PROVIDER_VALIDITY = 60 * 60_000
