@@ -227,7 +227,8 @@ export function checkMetadata (metadata: unknown): Record<string, unknown> {
   try {
     json = JSON.stringify(metadata)
   } catch (err) {
-    throw new InvalidOptionsError(`Option "metadata" must be JSON-serialisable: ${(err as Error).message}`, { cause: err })
+    // first line only: V8's circular-structure message spans several
+    throw new InvalidOptionsError(`Option "metadata" must be JSON-serialisable: ${(err as Error).message.split('\n')[0]}`, { cause: err })
   }
 
   const size = new TextEncoder().encode(json).byteLength
