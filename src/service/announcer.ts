@@ -7,10 +7,6 @@ import { putToPeer } from './direct-put.js'
 import type { NetgetLibp2p } from '../network/create-node.js'
 import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
-import type { SingleKadDHT } from '@libp2p/kad-dht'
-
-/** kad-dht's K (bucket size, and how many closest peers a put reaches); netget keeps the default. */
-const KAD_BUCKET_SIZE = 20
 
 /** What one publication of a record achieved. */
 export interface AnnounceResult {
@@ -163,7 +159,7 @@ export class Announcer {
     // if a registry already has the record, else awaited
     const dhtSignal = anySignal([this.background.signal, storedDirectly > 0 ? AbortSignal.timeout(this.init.reannounceInterval) : signal])
     setMaxListeners(Infinity, dhtSignal)
-    const viaDht = this.storeInDht(key, envelope, withdrawn, !this.reachedEveryServer(storedDirectly), dhtSignal).finally(() => { dhtSignal.clear() })
+    const viaDht = this.storeInDht(key, envelope, withdrawn, dhtSignal).finally(() => { dhtSignal.clear() })
 
     if (storedDirectly > 0) {
       viaDht.catch(err => { log('storing %s in the DHT failed - %e', name, err) })
@@ -182,35 +178,18 @@ export class Announcer {
     return { record, storedBy }
   }
 
-  /**
-   * True if the direct puts reached every DHT server this node knows of and
-   * there are fewer than K (kad's bucket size) of them: a DHT put would then
-   * walk to the very same servers, so it is skipped.
-   */
-  private reachedEveryServer (storedDirectly: number): boolean {
-    const routingTable = (this.init.libp2p.services.dht as Partial<SingleKadDHT>).routingTable
-
-    return routingTable !== undefined && storedDirectly > 0 && storedDirectly >= routingTable.size && routingTable.size < KAD_BUCKET_SIZE
-  }
-
-  /**
-   * Stores the record on the DHT's closest servers (if `put`) and, unless it
-   * is a withdrawal, provides the service CID; resolves with how many servers
-   * stored it.
-   */
-  private async storeInDht (key: Uint8Array, envelope: Uint8Array, withdrawn: boolean, put: boolean, signal: AbortSignal): Promise<number> {
+  /** Stores the record on the DHT's closest servers and (unless withdrawn) provides the service CID; resolves with how many servers stored it. */
+  private async storeInDht (key: Uint8Array, envelope: Uint8Array, withdrawn: boolean, signal: AbortSignal): Promise<number> {
     const { libp2p, network, name, log } = this.init
     let storedBy = 0
 
-    const putting = !put
-      ? Promise.resolve()
-      : (async () => {
-          for await (const event of libp2p.services.dht.put(key, envelope, { signal })) {
-            if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
-              storedBy++
-            }
-          }
-        })()
+    const put = (async () => {
+      for await (const event of libp2p.services.dht.put(key, envelope, { signal })) {
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
+          storedBy++
+        }
+      }
+    })()
     const provide = withdrawn
       ? Promise.resolve()
       : (async () => {
@@ -220,7 +199,7 @@ export class Announcer {
           }
         })()
 
-    const [putOutcome, provideOutcome] = await Promise.allSettled([putting, provide])
+    const [putOutcome, provideOutcome] = await Promise.allSettled([put, provide])
 
     if (putOutcome.status === 'rejected') {
       log('DHT put of %s failed - %e', name, putOutcome.reason)
