@@ -6,6 +6,7 @@ import { isPlainObject } from './records/record.js'
 import type { ServiceMetadata } from './records/record.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { preview } from './text.js'
 
 /** The two kinds of netget node. */
 export type NodeType = 'service' | 'registry'
@@ -121,14 +122,14 @@ export function normalizeOptions (init: NetgetInit = {}): NetgetConfig {
 
   for (const key of Object.keys(init)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw new InvalidOptionsError(`Unknown option "${key}"; see the README for the options new Netget() takes`)
+      throw new InvalidOptionsError(`Unknown option ${preview(key)}; see the README for the options new Netget() takes`)
     }
   }
 
   const nodeType = init.nodeType ?? 'service'
 
   if (nodeType !== 'service' && nodeType !== 'registry') {
-    throw new InvalidOptionsError(`Option "nodeType" must be "service" or "registry", got ${JSON.stringify(nodeType)}`)
+    throw new InvalidOptionsError(`Option "nodeType" must be "service" or "registry", got ${preview(nodeType)}`)
   }
 
   const network = init.network ?? C.DEFAULT_NETWORK
@@ -175,7 +176,7 @@ export function normalizeOptions (init: NetgetInit = {}): NetgetConfig {
   const reannounceJitter = init.reannounceJitter ?? C.DEFAULT_REANNOUNCE_JITTER
 
   if (typeof reannounceJitter !== 'number' || !(reannounceJitter >= 0 && reannounceJitter <= 0.5)) {
-    throw new InvalidOptionsError(`Option "reannounceJitter" must be a number from 0 to 0.5, got ${JSON.stringify(reannounceJitter)}`)
+    throw new InvalidOptionsError(`Option "reannounceJitter" must be a number from 0 to 0.5, got ${preview(reannounceJitter)}`)
   }
 
   const redialMinDelay = duration(init, 'redialMinDelay', C.DEFAULT_REDIAL_MIN_DELAY)
@@ -249,7 +250,7 @@ function checkMultiaddrs (value: unknown, option: string): string[] {
     try {
       return multiaddr(entry as string).toString()
     } catch (err) {
-      throw new InvalidOptionsError(`Option "${option}": ${JSON.stringify(entry)} is not a valid multiaddr (like "/ip4/0.0.0.0/tcp/4001")`, { cause: err })
+      throw new InvalidOptionsError(`Option "${option}": ${preview(entry)} is not a valid multiaddr (like "/ip4/0.0.0.0/tcp/4001")`, { cause: err })
     }
   })
 }
@@ -258,7 +259,7 @@ function duration (init: NetgetInit, option: keyof NetgetInit, fallback: number)
   const value = init[option] ?? fallback
 
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionsError(`Option "${option}" must be a positive number of milliseconds, got ${JSON.stringify(value)}`)
+    throw new InvalidOptionsError(`Option "${option}" must be a positive number of milliseconds, got ${preview(value)}`)
   }
 
   return value
@@ -268,7 +269,7 @@ function count (init: NetgetInit, option: keyof NetgetInit, fallback: number): n
   const value = init[option] ?? fallback
 
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw new InvalidOptionsError(`Option "${option}" must be a whole number of at least 1, got ${JSON.stringify(value)}`)
+    throw new InvalidOptionsError(`Option "${option}" must be a whole number of at least 1, got ${preview(value)}`)
   }
 
   return value as number

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { CommandError, EXIT } from './exit-codes.js'
+import { preview } from '../text.js'
 
 /** A flag a command accepts. */
 export interface FlagSpec {
@@ -246,7 +247,7 @@ function parseCommand (spec: CommandSpec, args: string[]): ParsedCommand {
 
     if (flag.type === 'boolean') {
       if (token.value !== undefined) {
-        throw usage(`Flag --${token.name} takes no value (got "${token.value}"); write just --${token.name}`)
+        throw usage(`Flag --${token.name} takes no value (got ${preview(token.value)}); write just --${token.name}`)
       }
 
       flags[token.name] = true
@@ -275,8 +276,8 @@ function parseCommand (spec: CommandSpec, args: string[]): ParsedCommand {
   if (positionals.length > spec.positionals.length) {
     const extra = positionals[spec.positionals.length]
     throw spec.name === 'registry' && positionals.length === 1 && COMMAND_WORDS.has(extra)
-      ? usage(`--bootstrap runs a registry and cannot be combined with the "${extra}" command`)
-      : usage(`Unexpected argument "${extra}" for ${display}: netget-peer ${spec.usage}`)
+      ? usage(`--bootstrap runs a registry and cannot be combined with the ${preview(extra)} command`)
+      : usage(`Unexpected argument ${preview(extra)} for ${display}: netget-peer ${spec.usage}`)
   }
 
   return { command: spec.name, positionals, flags }
@@ -306,7 +307,7 @@ function capitalise (text: string): string {
 }
 
 function unknownCommand (word: string): CommandError {
-  return usage(`Unknown command "${word}": use register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
+  return usage(`Unknown command ${preview(word)}: use register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
 }
 
 function usage (message: string): CommandError {

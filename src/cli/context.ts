@@ -4,6 +4,7 @@
  * message naming the flag. Commands pass the results to `new Netget()`
  * explicitly, so the library never has to guess.
  */
+import { existsSync, statSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_FILE_ENV, loadBootstrapList, resolveBootstrapPath } from '../network/bootstrap-list.js'
 import { parseRegistryAddress } from '../network/registry-address.js'
@@ -12,6 +13,7 @@ import { CommandError, EXIT } from './exit-codes.js'
 import type { Output } from './output.js'
 import type { BootstrapList } from '../network/bootstrap-list.js'
 import type { ParsedCommand } from './args.js'
+import { preview } from '../text.js'
 
 /** The streams and environment a command runs with; `main()` fills in the process's own. */
 export interface CliIo {
@@ -37,7 +39,7 @@ export function networkFlag (parsed: ParsedCommand): string {
   const network = stringFlag(parsed, 'network') ?? DEFAULT_NETWORK
 
   if (!NETWORK_NAME_PATTERN.test(network)) {
-    throw new CommandError(`Bad --network "${network}": a network name is 1 to 32 lowercase letters, digits or inner dashes, like development or production`, EXIT.USAGE)
+    throw new CommandError(`Bad --network ${preview(network)}: a network name is 1 to 32 lowercase letters, digits or inner dashes, like development or production`, EXIT.USAGE)
   }
 
   return network
@@ -77,7 +79,7 @@ export async function registryFlags (parsed: ParsedCommand, io: CliIo, network: 
 
   if (registries === undefined) {
     const known = Object.keys(list.networks)
-    throw new CommandError(`Unknown network "${network}": ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" there, or pass --registry MULTIADDR`, EXIT.USAGE)
+    throw new CommandError(`Unknown network ${preview(network)}: ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" there, or pass --registry MULTIADDR`, EXIT.USAGE)
   }
 
   if (registries.length === 0) {
@@ -113,14 +115,50 @@ export function multiaddrFlags (parsed: ParsedCommand, name: string): string[] |
   const values = listFlag(parsed, name)
 
   for (const value of values) {
+    if (value.trim() === '') {
+      throw new CommandError(`Bad --${name}: the value is empty; write a multiaddr like /ip4/0.0.0.0/tcp/4001`, EXIT.USAGE)
+    }
+
     try {
       multiaddr(value)
     } catch (err) {
-      throw new CommandError(`Bad --${name} "${value}": not a valid multiaddr; write it like /ip4/0.0.0.0/tcp/4001 or /ip4/127.0.0.1/tcp/0/ws`, EXIT.USAGE, { cause: err })
+      throw new CommandError(`Bad --${name} ${preview(value)}: not a valid multiaddr; write it like /ip4/0.0.0.0/tcp/4001 or /ip4/127.0.0.1/tcp/0/ws`, EXIT.USAGE, { cause: err })
     }
   }
 
   return values.length === 0 ? undefined : values
+}
+
+/** The --data-dir flag, or `fallback`: checked to be a usable directory path (not empty, not a file). */
+export function dataDirFlag (parsed: ParsedCommand, fallback: string): string {
+  const value = stringFlag(parsed, 'data-dir')
+
+  if (value?.trim() === '') {
+    throw new CommandError('Bad --data-dir: the value is empty; give a directory path, like --data-dir ./.netget/registry', EXIT.USAGE)
+  }
+
+  const dataDir = value ?? fallback
+
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    throw new CommandError(`Bad --data-dir ${preview(dataDir)}: it is a file, not a directory; give a directory path`, EXIT.USAGE)
+  }
+
+  return dataDir
+}
+
+/** A TCP port flag, like --http: 0 to 65535 (0 picks a free port); undefined if not given. */
+export function portFlag (parsed: ParsedCommand, name: string): number | undefined {
+  const value = stringFlag(parsed, name)
+
+  if (value === undefined) {
+    return undefined
+  }
+
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new CommandError(`Bad --${name} ${preview(value)}: give a TCP port from 0 to 65535 (0 picks a free one)`, EXIT.USAGE)
+  }
+
+  return Number(value)
 }
 
 /** `KEY=VALUE` flags (--meta, --filter) as an object; a key may appear once. */
@@ -131,13 +169,13 @@ export function keyValueFlags (parsed: ParsedCommand, name: string): Record<stri
     const at = entry.indexOf('=')
 
     if (at <= 0) {
-      throw new CommandError(`Bad --${name} "${entry}": write KEY=VALUE, like --${name} url=http://host:8080`, EXIT.USAGE)
+      throw new CommandError(`Bad --${name} ${preview(entry)}: write KEY=VALUE, like --${name} url=http://host:8080`, EXIT.USAGE)
     }
 
     const key = entry.slice(0, at)
 
     if (Object.hasOwn(result, key)) {
-      throw new CommandError(`--${name} gives "${key}" twice; give each key once`, EXIT.USAGE)
+      throw new CommandError(`--${name} gives ${preview(key)} twice; give each key once`, EXIT.USAGE)
     }
 
     result[key] = entry.slice(at + 1)
@@ -157,7 +195,7 @@ export function integerFlag (parsed: ParsedCommand, name: string, fallback: numb
   const number = Number(value)
 
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
-    throw new CommandError(`Bad --${name} "${value}": give a whole number of at least 1`, EXIT.USAGE)
+    throw new CommandError(`Bad --${name} ${preview(value)}: give a whole number of at least 1`, EXIT.USAGE)
   }
 
   return number

@@ -6,6 +6,7 @@ import { NETWORK_NAME_PATTERN } from '../constants.js'
 import { InvalidBootstrapFileError, InvalidOptionsError } from '../errors.js'
 import { isPlainObject } from '../records/record.js'
 import { parseRegistryAddress } from './registry-address.js'
+import { preview } from '../text.js'
 
 /** Environment variable naming a bootstrap file to use instead of the default. */
 export const BOOTSTRAP_FILE_ENV = 'NETGET_BOOTSTRAP'
@@ -78,7 +79,7 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
   }
 
   if (parsed.version !== BOOTSTRAP_FILE_VERSION) {
-    return fail(`"version" must be ${BOOTSTRAP_FILE_VERSION}, got ${JSON.stringify(parsed.version)}`)
+    return fail(`"version" must be ${BOOTSTRAP_FILE_VERSION}, got ${preview(parsed.version)}`)
   }
 
   if (!isPlainObject(parsed.networks)) {
@@ -89,7 +90,7 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
 
   for (const [network, entry] of Object.entries(parsed.networks)) {
     if (!NETWORK_NAME_PATTERN.test(network)) {
-      return fail(`network name "${network}" is invalid: use 1 to 32 lowercase letters, digits or inner dashes`)
+      return fail(`network name ${preview(network)} is invalid: use 1 to 32 lowercase letters, digits or inner dashes`)
     }
 
     if (!isPlainObject(entry) || !Array.isArray(entry.registryNodes)) {
@@ -107,7 +108,7 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
       }
 
       if (seen.has(address as string)) {
-        return fail(`${where} repeats "${String(address)}"`)
+        return fail(`${where} repeats ${preview(address)}`)
       }
 
       seen.add(address as string)

@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidOptionsError } from '../errors.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { preview } from '../text.js'
 
 /** A registry node's address, split into the parts netget dials by. */
 export interface RegistryAddress {
@@ -29,13 +30,13 @@ export function parseRegistryAddress (input: unknown, option = 'registryNodes'):
   try {
     ma = typeof input === 'string' ? multiaddr(input) : input
   } catch (err) {
-    throw new InvalidOptionsError(`${option}: "${String(input)}" is not a valid multiaddr (expected something like ${example})`, { cause: err })
+    throw new InvalidOptionsError(`${option}: ${preview(String(input))} is not a valid multiaddr (expected something like ${example})`, { cause: err })
   }
 
   const peerIdString = ma.getComponents().findLast(component => component.name === 'p2p')?.value
 
   if (peerIdString === undefined) {
-    throw new InvalidOptionsError(`${option}: "${ma.toString()}" has no /p2p/<peer id> part; append the registry's peer ID (netget-peer --bootstrap prints full addresses)`)
+    throw new InvalidOptionsError(`${option}: ${preview(ma.toString())} has no /p2p/<peer id> part; append the registry's peer ID (netget-peer --bootstrap prints full addresses)`)
   }
 
   let peerId: PeerId
@@ -43,7 +44,7 @@ export function parseRegistryAddress (input: unknown, option = 'registryNodes'):
   try {
     peerId = peerIdFromString(peerIdString)
   } catch (err) {
-    throw new InvalidOptionsError(`${option}: "${peerIdString}" in "${ma.toString()}" is not a valid peer ID`, { cause: err })
+    throw new InvalidOptionsError(`${option}: ${preview(peerIdString)} in ${preview(ma.toString())} is not a valid peer ID`, { cause: err })
   }
 
   return { multiaddr: ma, peerId }
@@ -54,5 +55,5 @@ function isMultiaddrLike (value: unknown): value is Multiaddr {
 }
 
 function describe (value: unknown): string {
-  return value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value)
+  return value === undefined ? 'undefined' : preview(value)
 }

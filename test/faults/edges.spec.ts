@@ -249,15 +249,7 @@ describe('Edges', function () {
      * to them): matched by invocation label, listed in the output, not failing
      * the suite. Remove an entry once fixed.
      */
-    const KNOWN_CLI_ISSUES: Array<[RegExp, string]> = [
-      [/^registry --listen=$/, 'an empty --listen is accepted; the registry starts (prints a line) and then fails to listen on "/"'],
-      [/^registry --announce=$/, 'an empty --announce is accepted and the registry runs'],
-      [/^registry --http 70000$/, '--http is checked only after the registry started: two lines on stderr'],
-      [/^registry --data-dir \//, 'a --data-dir that is a file: "Starting..." then a raw "EEXIST: file already exists, mkdir ..." (exit 6)'],
-      [/^id --data-dir=$/, 'an empty --data-dir means the working directory: a peer.key is written there'],
-      [/--registry x{20}/, 'the message repeats the whole 5,000-character bad value'],
-      [/^a huge service name$/, 'the message repeats the whole 100,000-character bad name']
-    ]
+    const KNOWN_CLI_ISSUES: Array<[RegExp, string]> = []
 
     const invocations: Array<[string, string[]]> = [
       ['no command', []],

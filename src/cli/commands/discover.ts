@@ -8,12 +8,13 @@ import { CommandError, EXIT } from '../exit-codes.js'
 import { formatInstances, shortPeerId } from '../output.js'
 import { SERVICE_NAME_PATTERN } from '../../constants.js'
 import type { CommandContext } from '../context.js'
+import { preview } from '../../text.js'
 
 export async function runDiscover ({ parsed, io, out }: CommandContext): Promise<number> {
   const name = parsed.positionals[0]
 
   if (!SERVICE_NAME_PATTERN.test(name)) {
-    throw new CommandError(`Bad service name "${name}": a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
+    throw new CommandError(`Bad service name ${preview(name)}: a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
   }
 
   const filter = keyValueFlags(parsed, 'filter')

@@ -7,22 +7,23 @@ import { join, resolve } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { KEY_FILE, loadOrCreateKey } from '../../identity/key-store.js'
 import { SERVICE_NAME_PATTERN } from '../../constants.js'
-import { networkFlag, stringFlag } from '../context.js'
+import { dataDirFlag, networkFlag, stringFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import type { CommandContext } from '../context.js'
+import { preview } from '../../text.js'
 
 export async function runId ({ parsed, out }: CommandContext): Promise<number> {
   const network = networkFlag(parsed)
   const name = stringFlag(parsed, 'name')
-  const explicit = stringFlag(parsed, 'data-dir')
+  const explicit = parsed.flags['data-dir'] === undefined ? undefined : dataDirFlag(parsed, '')
 
   if (name !== undefined && explicit !== undefined) {
     throw new CommandError('Give --data-dir or --name, not both', EXIT.USAGE)
   }
 
   if (name !== undefined && !SERVICE_NAME_PATTERN.test(name)) {
-    throw new CommandError(`Bad --name "${name}": a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
+    throw new CommandError(`Bad --name ${preview(name)}: a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
   }
 
   const dataDir = resolve(explicit ?? `.netget/${network}/${name ?? 'registry'}`)

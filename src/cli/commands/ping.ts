@@ -9,6 +9,7 @@ import { commandSignal, DEFAULT_CLI_TIMEOUT, integerFlag, interpretAbort, networ
 import { CommandError, EXIT } from '../exit-codes.js'
 import { formatRtt, shortPeerId } from '../output.js'
 import type { CommandContext } from '../context.js'
+import { preview } from '../../text.js'
 
 export async function runPing ({ parsed, io, out }: CommandContext): Promise<number> {
   const target = parsed.positionals[0]
@@ -59,11 +60,11 @@ function checkTarget (target: string, byAddress: boolean): void {
     try {
       address = multiaddr(target)
     } catch (err) {
-      throw new CommandError(`Bad multiaddr "${target}": write it like /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...`, EXIT.USAGE, { cause: err })
+      throw new CommandError(`Bad multiaddr ${preview(target)}: write it like /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...`, EXIT.USAGE, { cause: err })
     }
 
     if (!address.getComponents().some(component => component.name === 'p2p')) {
-      throw new CommandError(`Multiaddr "${target}" has no /p2p/<peer id> part; append the peer's ID, like ${target}/p2p/12D3KooW...`, EXIT.USAGE)
+      throw new CommandError(`Multiaddr ${preview(target)} has no /p2p/<peer id> part; append the peer's ID, like <address>/p2p/12D3KooW...`, EXIT.USAGE)
     }
 
     return
@@ -72,7 +73,7 @@ function checkTarget (target: string, byAddress: boolean): void {
   try {
     peerIdFromString(target)
   } catch (err) {
-    throw new CommandError(`"${target}" is neither a peer ID (12D3KooW...) nor a multiaddr (/ip4/.../p2p/12D3KooW...)`, EXIT.USAGE, { cause: err })
+    throw new CommandError(`${preview(target)} is neither a peer ID (12D3KooW...) nor a multiaddr (/ip4/.../p2p/12D3KooW...)`, EXIT.USAGE, { cause: err })
   }
 }
 

@@ -4,13 +4,14 @@
  * that cannot embed netget itself.
  */
 import { Netget } from '../../netget.js'
-import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, keyValueFlags, multiaddrFlags, networkFlag, registryFlags, stringFlag } from '../context.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, dataDirFlag, keyValueFlags, multiaddrFlags, networkFlag, registryFlags, stringFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
 import { untilAborted } from './lifecycle.js'
 import { SERVICE_NAME_PATTERN } from '../../constants.js'
 import type { CommandContext } from '../context.js'
+import { preview } from '../../text.js'
 
 export async function runRegister ({ parsed, io, out }: CommandContext): Promise<number> {
   const name = stringFlag(parsed, 'name')
@@ -20,7 +21,7 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
   }
 
   if (!SERVICE_NAME_PATTERN.test(name)) {
-    throw new CommandError(`Bad --name "${name}": a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
+    throw new CommandError(`Bad --name ${preview(name)}: a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
   }
 
   const meta = keyValueFlags(parsed, 'meta')
@@ -33,7 +34,7 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
   const listen = multiaddrFlags(parsed, 'listen')
   const announce = multiaddrFlags(parsed, 'announce')
   const { registries, source } = await registryFlags(parsed, io, network, true)
-  const dataDir = stringFlag(parsed, 'data-dir') ?? `.netget/${network}/${name}`
+  const dataDir = dataDirFlag(parsed, `.netget/${network}/${name}`)
   const node = new Netget({ network, metadata: { name, ...meta }, listen, announce, dataDir, registryNodes: registries })
   const guard = await guardDataDir(dataDir)
 

@@ -5,7 +5,7 @@
  */
 import { Netget } from '../../netget.js'
 import { startRegistryHttp } from '../../registry/http-server.js'
-import { integerFlag, registryFlags, multiaddrFlags, networkFlag, stringFlag } from '../context.js'
+import { dataDirFlag, portFlag, registryFlags, multiaddrFlags, networkFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -20,8 +20,8 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const listen = multiaddrFlags(parsed, 'listen')
   const announce = multiaddrFlags(parsed, 'announce')
   const { registries } = await registryFlags(parsed, io, network, false)
-  const dataDir = stringFlag(parsed, 'data-dir') ?? `.netget/${network}/registry`
-  const httpPort = stringFlag(parsed, 'http') === undefined ? undefined : integerFlag(parsed, 'http', 0)
+  const dataDir = dataDirFlag(parsed, `.netget/${network}/registry`)
+  const httpPort = portFlag(parsed, 'http')
   const node = new Netget({ nodeType: 'registry', network, listen, announce, dataDir, registryNodes: registries })
   const guard = await guardDataDir(dataDir)
 
