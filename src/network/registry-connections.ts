@@ -38,6 +38,7 @@ export class RegistryConnections {
   private readonly init: RegistryConnectionsInit
   private readonly registries = new Map<string, Supervised>()
   private running = false
+  private readonly waiting: Array<() => void> = []
   private readonly onPeerConnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, true) }
   private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, false) }
 
@@ -124,8 +125,10 @@ export class RegistryConnections {
 
   /**
    * Resolves once at least one registry is connected. Registries not
-   * connected are dialled at once (skipping their backoff); if every dial
-   * fails, rejects with NoRegistryReachableError listing why.
+   * connected are dialled at once (skipping their backoff). If every dial is
+   * refused or fails outright, rejects with NoRegistryReachableError listing
+   * why; if some only timed out (a registry under load), waits for the
+   * background redials until `signal` aborts.
    */
   async ensureConnected (signal: AbortSignal): Promise<void> {
     const all = [...this.registries.values()]
@@ -142,8 +145,15 @@ export class RegistryConnections {
       await Promise.any(all.map(async registry => { await this.dial(registry, signal) }))
     } catch (err) {
       signal.throwIfAborted()
-      const reasons = (err as AggregateError).errors.map((reason: Error, index) => `${all[index].address.multiaddr.toString()}: ${reason.message}`)
-      throw new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err })
+      const errors: Error[] = (err as AggregateError).errors
+      const reasons = errors.map((reason, index) => `${all[index].address.multiaddr.toString()}: ${reason.message}`)
+      const unreachable = new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err })
+
+      if (!errors.some(reason => reason.name === 'TimeoutError' || reason.name === 'AbortError')) {
+        throw unreachable
+      }
+
+      await raceSignal(new Promise<void>(resolve => { this.waiting.push(resolve) }), signal, { translateError: () => unreachable })
     }
   }
 
@@ -167,6 +177,7 @@ export class RegistryConnections {
       clearTimeout(registry.timer)
       registry.timer = undefined
       this.init.log('registry %p connected', peerId)
+      this.waiting.splice(0).forEach(resolve => { resolve() })
       this.init.onConnected(registry.address)
     } else {
       this.init.log('registry %p disconnected', peerId)
