@@ -123,7 +123,7 @@ export class UnsupportedOperationError extends Error {
   name = 'UnsupportedOperationError'
 }
 
-/** Why a channel closed with an error (see docs/CHANNEL-PROTOCOL.md). */
+/** Why a channel closed with an error (see docs/PROTOCOL.md §9). */
 export type ChannelErrorCode = 'MESSAGE_TOO_LARGE' | 'MALFORMED_MESSAGE' | 'CHANNEL_CLOSED' | 'CHANNEL_RESET' | 'HANDLER_FAILED'
 
 /**

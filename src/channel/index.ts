@@ -3,7 +3,7 @@
  *
  * Channels: bidirectional message streams between two netget peers, over the
  * libp2p protocol `/netget/<network>/channel/1.0.0` (wire format in
- * docs/CHANNEL-PROTOCOL.md). A service accepts them with
+ * docs/PROTOCOL.md §9). A service accepts them with
  * `netget.handleChannels(handler)`; anyone on the network, a browser page
  * included, opens one with `netget.openChannel(instance)`.
  *
