@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -154,6 +154,49 @@ describe('browser (Chromium)', function () {
     expect(await page.textContent('#out')).to.match(/^ok /)
     expect(pageErrors.filter(text => !text.includes('WebSocket'))).to.deep.equal([])
     await page.close()
+  })
+
+  it('the README\'s copy-paste page works as written', async () => {
+    const readme = await readFile(join(process.cwd(), 'README.md'), 'utf8')
+    const browserSection = readme.slice(readme.indexOf('## Browser'))
+    const example = /```html\n([\s\S]*?)```/.exec(browserSection)?.[1]
+    expect(example).to.be.a('string')
+    const registryWs = testnet.registries[0].multiaddrs.find(address => address.includes('/ws/')) as string
+    // the only edits: this registry's addresses and network instead of the README's placeholders
+    const html = (example as string)
+      .replace('http://127.0.0.1:8080/netget.js', `${http.url}/netget.js`)
+      .replace('/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3KooW...', registryWs)
+      .replace("network: 'demo'", `network: '${testnet.network}'`)
+    expect(html).to.include(registryWs).and.include(`${http.url}/netget.js`)
+
+    // the README's chat service
+    const chat = testnet.createNode({ metadata: { name: 'chat' } })
+    await chat.handleChannels(async channel => {
+      for await (const message of channel) {
+        await channel.send({ echo: message, from: chat.peerId })
+      }
+    })
+    await chat.registerWithNetwork()
+
+    const server = createServer((request, response) => {
+      response.writeHead(request.url === '/' ? 200 : 204, { 'Content-Type': 'text/html; charset=utf-8' })
+      response.end(request.url === '/' ? html : undefined)
+    })
+    await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+
+    try {
+      const page = await newPage()
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('received') === true, undefined, { timeout: 20_000 })
+      const log = (await page.textContent('#log') ?? '').split('\n')
+      expect(log[0]).to.equal(`found ${chat.peerId}, healthy`)
+      expect(log[1]).to.match(/^ping: \d+\.\d ms$/)
+      expect(log[2]).to.equal(`received ${JSON.stringify({ echo: { text: 'hello from the browser' }, from: chat.peerId })}`)
+      await page.close()
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
   })
 
   it('the dashboard shows the service, its instance and its health, and /api/services the same as JSON', async () => {
