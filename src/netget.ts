@@ -1,140 +1,29 @@
-import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { anySignal } from 'any-signal'
-import { MemoryDatastore, MountDatastore } from 'datastore-core'
-import { Key } from 'interface-datastore'
-import { LevelDatastore } from 'datastore-level'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelService } from './channel/channel-service.js'
-import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from './constants.js'
-import { Discovery } from './discovery/discovery.js'
-import { AbortError, InvalidOptionsError, ListenError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
-import { HealthMonitor } from './health/health-monitor.js'
-import { loadOrCreateKey, lockDataDir } from './identity/key-store.js'
+import { byHealth, matchesFilter, toInstance } from './discovery/instances.js'
+import { AbortError, InvalidOptionsError, NotStartedError, ServiceNotFoundError, TimeoutError, UnsupportedOperationError } from './errors.js'
 import { loadBootstrapList, resolveBootstrapPath } from './network/bootstrap-list.js'
-import { createNetgetLibp2p } from './network/create-node.js'
-import { dhtDatastorePrefix } from './network/namespace.js'
 import { parseRegistryAddress } from './network/registry-address.js'
-import { RegistryConnections } from './network/registry-connections.js'
 import { normalizeOptions } from './options.js'
-import { LookupServer } from './registry/lookup-server.js'
-import { RecordIndex } from './registry/record-index.js'
 import { listIndexedServices } from './registry/service-list.js'
+import { startRuntime, stopRuntime } from './runtime.js'
 import { Announcer } from './service/announcer.js'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Channel, ChannelHandler, ChannelTarget, HandleChannelsOptions, OpenChannelOptions } from './channel/index.js'
-import type { Health } from './health/health-monitor.js'
-import type { ServiceSummary } from './registry/service-list.js'
-import type { NetgetLibp2p } from './network/create-node.js'
 import type { RegistryAddress } from './network/registry-address.js'
+import type { NetgetLibp2p } from './network/create-node.js'
 import type { NetgetConfig, NetgetInit } from './options.js'
-import type { VerifiedRecord } from './records/verify.js'
+import type { ServiceSummary } from './registry/service-list.js'
+import type { Runtime } from './runtime.js'
 import type { AnnounceResult } from './service/announcer.js'
-import type { ServiceMetadata } from './records/record.js'
-import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { DiscoverOptions, NetgetEvents, NetgetStatus, RegistryEventDetail, ServiceInstance, StopOptions } from './types.js'
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Datastore } from 'interface-datastore'
 
-/** One live instance of a service, as discovery returns it. */
-export interface ServiceInstance {
-  /** The instance's peer ID. */
-  peerId: string
-  /** The service name. */
-  name: string
-  /** The network it was found on. */
-  network: string
-  /** Where it can be dialled, each ending in `/p2p/<peerId>`. */
-  multiaddrs: string[]
-  /** Its published metadata. */
-  metadata: ServiceMetadata
-  /** The sequence number of its record. */
-  seq: number
-  /** Unix ms at which its record expires unless re-published. */
-  expiresAt: number
-  /** Its health as this node measured it. */
-  health: InstanceHealth
-}
-
-/** An instance's health, as reported to users. */
-export interface InstanceHealth {
-  /** `healthy`: answered its last ping; `unhealthy`: did not (see README, "Health"); `unknown`: not pinged yet. */
-  status: Health['status']
-  /** Round-trip time of the last successful ping, in milliseconds. */
-  rttMs?: number
-  /** Unix ms of the last successful ping. */
-  lastSeen?: number
-}
-
-/** A registry connection event's detail. */
-export interface RegistryEventDetail {
-  /** The registry's peer ID. */
-  peerId: string
-  /** The address it is kept connected on. */
-  multiaddr: string
-}
-
-/** The events a {@link Netget} node emits. */
-export interface NetgetEvents {
-  /** A registry connection opened. */
-  'registry:connected': CustomEvent<RegistryEventDetail>
-  /** A registry connection closed; it is redialled with backoff. */
-  'registry:disconnected': CustomEvent<RegistryEventDetail>
-  /** A tracked instance answered after being unknown or unhealthy. */
-  'instance:healthy': CustomEvent<ServiceInstance>
-  /** A tracked instance stopped answering pings. */
-  'instance:unhealthy': CustomEvent<ServiceInstance>
-  /** This node's record was (re-)published. */
-  'service:announced': CustomEvent<AnnounceResult>
-  /** A background re-publication failed; it is retried at the next interval or reconnect. */
-  'service:error': CustomEvent<Error>
-}
-
-/** Options of {@link Netget.discoverServiceNode}. */
-export interface DiscoverOptions extends AbortOptions {
-  /**
-   * Keep only instances whose metadata matches: an object whose every entry
-   * must equal the metadata's (compared as strings), or a predicate.
-   */
-  filter?: Record<string, unknown> | ((instance: ServiceInstance) => boolean)
-  /** Also return instances that are unhealthy. @default false */
-  includeUnhealthy?: boolean
-  /** Ping instances whose health is not known yet before returning. @default true */
-  checkHealth?: boolean
-  /** Walk the DHT even when registries answered. @default false */
-  thorough?: boolean
-  /** Called with each verified instance as soon as it arrives (health not yet checked). */
-  onInstance?(instance: ServiceInstance): void
-}
-
-/** Options of {@link Netget.stop}. */
-export interface StopOptions extends AbortOptions {
-  /**
-   * Publish a withdrawal so readers drop this instance at once. With false,
-   * the record stays until it expires or health checks flag the instance.
-   *
-   * @default true
-   */
-  withdraw?: boolean
-}
-
-/** Lifecycle states of a node. */
-export type NetgetStatus = 'stopped' | 'starting' | 'started' | 'stopping'
-
-interface Running {
-  libp2p: NetgetLibp2p
-  privateKey: PrivateKey
-  closeStore(): Promise<void>
-  registries: RegistryConnections
-  discovery: Discovery
-  health: HealthMonitor<VerifiedRecord>
-  announcer?: Announcer
-  index?: RecordIndex
-  lookupServer?: LookupServer
-  cleanupTimer?: ReturnType<typeof setInterval>
-  unlock?(): Promise<void>
-}
+export type { ServiceInstance, InstanceHealth, RegistryEventDetail, NetgetEvents, DiscoverOptions, StopOptions, NetgetStatus } from './types.js'
 
 /**
  * A netget peer: a service node that publishes itself and discovers others,
@@ -147,7 +36,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   private readonly pendingRegistries: RegistryAddress[] = []
   private readonly removedRegistries = new Set<string>()
   private readonly channels = new ChannelService()
-  private running?: Running
+  private running?: Runtime
   private transition: Promise<void> = Promise.resolve()
   private state: NetgetStatus = 'stopped'
 
@@ -206,7 +95,25 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       this.state = 'starting'
 
       try {
-        this.running = await this.boot()
+        const runtime = await startRuntime(this.config, await this.resolveRegistries(), this.log, {
+          onRegistryConnected: registry => {
+            this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry) })
+            this.running?.announcer?.refresh()
+          },
+          onRegistryDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) },
+          onHealthChange: (record, health) => {
+            this.safeDispatchEvent(health.status === 'healthy' ? 'instance:healthy' : 'instance:unhealthy', { detail: toInstance(record, health) })
+          }
+        })
+
+        try {
+          await this.channels.attach(runtime.libp2p, this.config.network)
+        } catch (err) {
+          await stopRuntime(runtime)
+          throw err
+        }
+
+        this.running = runtime
         this.state = 'started'
       } catch (err) {
         this.state = 'stopped'
@@ -237,16 +144,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         }
       } finally {
         signal.clear()
-        running.announcer?.stop()
-        running.health.stop()
-        running.discovery.stop()
-        running.registries.stop()
-        clearInterval(running.cleanupTimer)
-        await running.lookupServer?.stop()
         await this.channels.detach()
-        await running.libp2p.stop()
-        await running.closeStore()
-        await running.unlock?.()
+        await stopRuntime(running)
         this.running = undefined
         this.state = 'stopped'
       }
@@ -315,7 +214,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
           ? undefined
           : record => {
             if (!record.withdrawn) {
-              options.onInstance?.(this.toInstance(record, running.health.health(record.peerId)))
+              options.onInstance?.(toInstance(record, running.health.health(record.peerId)))
             }
           }
       })
@@ -335,7 +234,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
           health = await running.health.check(record.peerId, signal)
         }
 
-        return this.toInstance(record, health)
+        return toInstance(record, health)
       }))
 
       const matches = instances
@@ -420,7 +319,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       health: running.health,
       signal,
       log: this.log,
-      toInstance: (record, health) => this.toInstance(record, health)
+      toInstance
     }))
   }
 
@@ -474,104 +373,6 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     return running.registries.list().map(registry => ({ ...describeRegistry(registry), connected: connected.has(registry.peerId.toString()) }))
   }
 
-  private async boot (): Promise<Running> {
-    const config = this.config
-    const dataDir = config.dataDir
-    const unlock = dataDir === false ? undefined : await lockDataDir(dataDir)
-
-    try {
-      const registries = await this.resolveRegistries()
-      const privateKey = config.privateKey ?? (dataDir === false ? await generateKeyPair('Ed25519') : await loadOrCreateKey(dataDir))
-      const isRegistry = config.nodeType === 'registry'
-      const level = isRegistry && dataDir !== false ? new LevelDatastore(join(dataDir, 'datastore')) : undefined
-      await level?.open()
-      // only the DHT's records and provider entries go to disk; libp2p's
-      // peer store changes on every stream and stays in memory
-      const store: Datastore = level === undefined
-        ? new MemoryDatastore()
-        : new MountDatastore([
-          { prefix: new Key(dhtDatastorePrefix(config.network)), datastore: level },
-          { prefix: new Key('/'), datastore: new MemoryDatastore() }
-        ])
-      const closeStore = async (): Promise<void> => { await level?.close() }
-      const index = isRegistry ? new RecordIndex({ network: config.network, datastore: store, datastorePrefix: dhtDatastorePrefix(config.network), log: this.log.newScope('index') }) : undefined
-      await index?.load()
-      const datastore = index?.datastore ?? store
-
-      const libp2p = await createNetgetLibp2p({
-        privateKey,
-        network: config.network,
-        dhtServer: isRegistry,
-        listen: config.listen,
-        announce: config.announce,
-        datastore,
-        maxConnections: config.maxConnections,
-        inboundConnectionThreshold: isRegistry ? REGISTRY_INBOUND_CONNECTION_THRESHOLD : SERVICE_INBOUND_CONNECTION_THRESHOLD,
-        providerValidity: Math.max(config.recordTtl, MIN_PROVIDER_VALIDITY)
-      })
-      const registryConnections = new RegistryConnections({
-        libp2p,
-        network: config.network,
-        registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
-        redialMinDelay: config.redialMinDelay,
-        redialMaxDelay: config.redialMaxDelay,
-        dialTimeout: config.dialTimeout,
-        log: this.log.newScope('registries'),
-        onConnected: registry => {
-          this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry) })
-          this.running?.announcer?.refresh()
-        },
-        onDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) }
-      })
-      const running: Running = {
-        libp2p,
-        privateKey,
-        closeStore,
-        unlock,
-        index,
-        registries: registryConnections,
-        discovery: new Discovery({ libp2p, network: config.network, registries: registryConnections, requestTimeout: config.requestTimeout, log: this.log.newScope('discovery') }),
-        health: new HealthMonitor<VerifiedRecord>({
-          libp2p,
-          interval: config.healthInterval,
-          timeout: config.healthTimeout,
-          failureThreshold: config.healthFailureThreshold,
-          log: this.log.newScope('health'),
-          onChange: (record, health) => {
-            const type = health.status === 'healthy' ? 'instance:healthy' : 'instance:unhealthy'
-            this.safeDispatchEvent(type, { detail: this.toInstance(record, health) })
-          }
-        })
-      }
-
-      try {
-        await libp2p.start()
-      } catch (err) {
-        await Promise.resolve(libp2p.stop()).catch(() => {})
-        await closeStore()
-        const inUse = /EADDRINUSE/.test(String((err as Error).message))
-        const reason = inUse ? 'a port is already in use; stop the process using it, or choose other "listen" addresses (tcp/0 picks a free port)' : (err as Error).message.split('\n')[0]
-        throw new ListenError(`Cannot listen on ${config.listen.join(', ')}: ${reason}`, config.listen, inUse, { cause: err })
-      }
-
-      if (index !== undefined) {
-        running.lookupServer = new LookupServer({ libp2p, network: config.network, index, log: this.log.newScope('lookup') })
-        await running.lookupServer.start()
-        running.cleanupTimer = setInterval(() => {
-          index.prune().catch(err => { this.log('pruning expired records failed - %e', err) })
-        }, config.recordCleanupInterval)
-      }
-
-      await this.channels.attach(libp2p, config.network)
-      running.registries.start()
-      running.health.start()
-      return running
-    } catch (err) {
-      await unlock?.()
-      throw err
-    }
-  }
-
   private async resolveRegistries (): Promise<RegistryAddress[]> {
     let registries = this.pendingRegistries
 
@@ -584,7 +385,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     return registries.filter(registry => !this.removedRegistries.has(registry.peerId.toString()))
   }
 
-  private createAnnouncer (running: Running): Announcer {
+  private createAnnouncer (running: Runtime): Announcer {
     return new Announcer({
       libp2p: running.libp2p,
       privateKey: running.privateKey,
@@ -601,20 +402,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     })
   }
 
-  private toInstance (record: VerifiedRecord, health: Health): ServiceInstance {
-    return {
-      peerId: record.peerId,
-      name: record.name,
-      network: record.network,
-      multiaddrs: record.multiaddrs,
-      metadata: record.metadata,
-      seq: record.seq,
-      expiresAt: record.expiresAt,
-      health: { status: health.status, rttMs: health.rttMs, lastSeen: health.lastSeen }
-    }
-  }
-
-  private require (): Running {
+  private require (): Runtime {
     if (this.running === undefined) {
       throw new NotStartedError(`The netget node is ${this.state}; call start() first`)
     }
@@ -662,25 +450,4 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
 
 function describeRegistry (registry: RegistryAddress): RegistryEventDetail {
   return { peerId: registry.peerId.toString(), multiaddr: registry.multiaddr.toString() }
-}
-
-function matchesFilter (instance: ServiceInstance, filter: DiscoverOptions['filter']): boolean {
-  if (filter === undefined) {
-    return true
-  }
-
-  if (typeof filter === 'function') {
-    return filter(instance)
-  }
-
-  return Object.entries(filter).every(([key, expected]) => {
-    const actual = instance.metadata[key]
-    return actual !== undefined && String(actual) === String(expected)
-  })
-}
-
-const HEALTH_ORDER = { healthy: 0, unknown: 1, unhealthy: 2 }
-
-function byHealth (a: ServiceInstance, b: ServiceInstance): number {
-  return HEALTH_ORDER[a.health.status] - HEALTH_ORDER[b.health.status] || (a.health.rttMs ?? Infinity) - (b.health.rttMs ?? Infinity)
 }

@@ -1,0 +1,40 @@
+import type { Health } from '../health/health-monitor.js'
+import type { VerifiedRecord } from '../records/verify.js'
+import type { DiscoverOptions, ServiceInstance } from '../types.js'
+
+/** A verified record and its measured health, as discovery returns it. */
+export function toInstance (record: VerifiedRecord, health: Health): ServiceInstance {
+  return {
+    peerId: record.peerId,
+    name: record.name,
+    network: record.network,
+    multiaddrs: record.multiaddrs,
+    metadata: record.metadata,
+    seq: record.seq,
+    expiresAt: record.expiresAt,
+    health: { status: health.status, rttMs: health.rttMs, lastSeen: health.lastSeen }
+  }
+}
+
+/** True if the instance passes `filter` (see {@link DiscoverOptions.filter}). */
+export function matchesFilter (instance: ServiceInstance, filter: DiscoverOptions['filter']): boolean {
+  if (filter === undefined) {
+    return true
+  }
+
+  if (typeof filter === 'function') {
+    return filter(instance)
+  }
+
+  return Object.entries(filter).every(([key, expected]) => {
+    const actual = instance.metadata[key]
+    return actual !== undefined && String(actual) === String(expected)
+  })
+}
+
+const HEALTH_ORDER = { healthy: 0, unknown: 1, unhealthy: 2 }
+
+/** Sort order of discovery results: healthy first, then unknown, then unhealthy; lower RTT first. */
+export function byHealth (a: ServiceInstance, b: ServiceInstance): number {
+  return HEALTH_ORDER[a.health.status] - HEALTH_ORDER[b.health.status] || (a.health.rttMs ?? Infinity) - (b.health.rttMs ?? Infinity)
+}
