@@ -205,6 +205,25 @@ describe('netget-peer (CLI)', function () {
       expect(gone.stdout).to.equal('')
     })
 
+    it('serves the dashboard, /api/services and the browser bundle with --http', async () => {
+      const peer = start(['--bootstrap', '--json', ...LOOPBACK, '--data-dir', join(dir, 'registry-http'), '--network', 'clitest', '--http', '0'])
+      const started = await peer.event('started')
+      expect(started.http).to.match(/^http:\/\/[^/]+:\d+$/)
+      const url = (started.http as string).replace('0.0.0.0', '127.0.0.1')
+
+      const api = await fetch(`${url}/api/services`)
+      expect(api.status).to.equal(200)
+      expect(await api.json()).to.deep.include({ network: 'clitest', services: [] })
+      const bundle = await fetch(`${url}/netget.js`)
+      expect(bundle.headers.get('access-control-allow-origin')).to.equal('*')
+      expect(await bundle.text()).to.include('Netget')
+      const dashboard = await fetch(`${url}/`)
+      expect(await dashboard.text()).to.match(/<html/i)
+
+      peer.kill('SIGTERM')
+      expect(await peer.exit()).to.equal(0)
+    })
+
     it('keeps its peer ID when a registry restarts on its data dir', async () => {
       const dataDir = join(dir, 'registry-b')
       const first = await startRegistry(dataDir)
