@@ -99,7 +99,8 @@ describe('Load', function () {
     // their first health pings do (a service's per-IP inbound limit must not
     // refuse them)
     const targets = testnet.nodes.filter(node => node.config.serviceName !== undefined)
-    const dials = await Promise.allSettled(clients.flatMap(client => targets.map(async target => client.libp2p.dial(target.libp2p.peerId, { signal: AbortSignal.timeout(60_000) }))))
+    // dialled by their published addresses, as health checks dial the addresses in a record
+    const dials = await Promise.allSettled(clients.flatMap(client => targets.map(async target => client.libp2p.dial(target.libp2p.getMultiaddrs(), { signal: AbortSignal.timeout(60_000) }))))
     const failed = dials.flatMap(dial => dial.status === 'rejected' ? [describeError(dial.reason)] : [])
     // a refused connection is reset by the service; a Noise handshake that
     // outlasts libp2p's upgrade timeout is this one CPU running 100 peers
