@@ -37,6 +37,7 @@ export { loadBootstrapList, parseBootstrapList, resolveBootstrapPath, BOOTSTRAP_
 export { RECORD_DOMAIN, RECORD_PAYLOAD_TYPE, encodeRecord, decodeRecord, sealRecord } from './records/record.js'
 export { recordKey, serviceCid } from './records/keys.js'
 export { verifyRecord } from './records/verify.js'
+export { healthWindow } from './health/health-monitor.js'
 export { dhtProtocol, lookupProtocol } from './network/namespace.js'
 export * from './errors.js'
 export * as defaults from './constants.js'

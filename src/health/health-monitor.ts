@@ -43,20 +43,33 @@ interface Tracked<T> {
   checking?: Promise<Health>
 }
 
-/** Pings at once at most this many instances per round. */
-const CONCURRENT_CHECKS = 16
+/** Most pings in flight at once; instances past it are pinged at the next tick. */
+const MAX_CONCURRENT_CHECKS = 64
 
 /**
- * Measures instance health with libp2p ping. Every tracked instance is pinged
- * once per interval, each ping bounded by a timeout. An instance that never
- * answered is unhealthy after its first failure; one that answered before
- * after `failureThreshold` failures in a row. One success makes it healthy
- * again. An instance is forgotten when its record expires.
+ * The longest an instance that stops answering can stay healthy:
+ * `failureThreshold × (interval + timeout) + timeout` (a ping in flight when
+ * it died may still succeed; each later failure takes at most one interval to
+ * start and one timeout to fail).
+ */
+export function healthWindow (interval: number, timeout: number, failureThreshold: number): number {
+  return failureThreshold * (interval + timeout) + timeout
+}
+
+/**
+ * Measures instance health with libp2p ping. On every tick (each `interval`)
+ * each tracked instance without a ping in flight is pinged, each ping
+ * bounded by a timeout, so a slow instance never delays the others. An
+ * instance that never answered is unhealthy after its first failure; one that
+ * answered before after `failureThreshold` failures in a row (see
+ * {@link healthWindow}). One success makes it healthy again. An instance is
+ * forgotten when its record expires.
  */
 export class HealthMonitor<T extends Trackable> {
   private readonly init: HealthMonitorInit<T>
   private readonly tracked = new Map<string, Tracked<T>>()
-  private timer?: ReturnType<typeof setTimeout>
+  private timer?: ReturnType<typeof setInterval>
+  private inFlight = 0
   private readonly controller = new AbortController()
   private running = false
 
@@ -71,12 +84,12 @@ export class HealthMonitor<T extends Trackable> {
 
     setMaxListeners(Infinity, this.controller.signal)
     this.running = true
-    this.schedule()
+    this.timer = setInterval(() => { this.tick() }, this.init.interval)
   }
 
   stop (): void {
     this.running = false
-    clearTimeout(this.timer)
+    clearInterval(this.timer)
     this.timer = undefined
     this.controller.abort()
   }
@@ -121,37 +134,36 @@ export class HealthMonitor<T extends Trackable> {
       return this.health(peerId)
     }
 
-    entry.checking ??= this.ping(entry, signal).finally(() => { entry.checking = undefined })
+    if (entry.checking === undefined) {
+      this.inFlight++
+      entry.checking = this.ping(entry, signal).finally(() => {
+        this.inFlight--
+        entry.checking = undefined
+      })
+    }
+
     return entry.checking
   }
 
-  private schedule (): void {
-    if (!this.running) {
-      return
-    }
-
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.round()
-        .catch(err => { this.init.log.error('health round failed - %e', err) })
-        .finally(() => { this.schedule() })
-    }, this.init.interval)
-  }
-
-  private async round (): Promise<void> {
+  /** Pings every tracked instance that has no ping in flight, least recently pinged first. */
+  private tick (): void {
     const now = Date.now()
     const due: string[] = []
 
     for (const [peerId, entry] of this.tracked) {
       if (entry.instance.expiresAt <= now) {
         this.tracked.delete(peerId)
-      } else {
+      } else if (entry.checking === undefined) {
         due.push(peerId)
       }
     }
 
-    for (let i = 0; i < due.length && this.running; i += CONCURRENT_CHECKS) {
-      await Promise.all(due.slice(i, i + CONCURRENT_CHECKS).map(async peerId => this.check(peerId)))
+    for (const peerId of due.slice(0, Math.max(0, MAX_CONCURRENT_CHECKS - this.inFlight))) {
+      // move to the back, so instances left over by the cap go first next time
+      const entry = this.tracked.get(peerId) as Tracked<T>
+      this.tracked.delete(peerId)
+      this.tracked.set(peerId, entry)
+      this.check(peerId).catch(err => { this.init.log.error('health check of %s failed - %e', peerId, err) })
     }
   }
 

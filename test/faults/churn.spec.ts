@@ -3,10 +3,11 @@
  * of 2 nodes each, one registry and one observer. Half the service nodes —
  * 5 processes — are SIGKILLed at once. Every surviving instance must stay discoverable, and
  * the observer must flag every dead one unhealthy within the documented
- * health window (README, "Health": failureThreshold × interval + timeout).
+ * health window (README, "Health": failureThreshold × (interval + timeout) + timeout).
  */
 import { expect } from 'chai'
 import { createTestnet, TESTNET_TIMERS } from '../../src/testing/index.js'
+import { healthWindow } from '../../src/index.js'
 import { tally } from './fixtures/figures.js'
 import { waitFor } from './fixtures/hostile-peer.js'
 import { killAllServices, spawnServices } from './fixtures/processes.js'
@@ -18,7 +19,7 @@ const NETWORK = 'churn'
 const SERVICES = ['auth', 'billing', 'catalog', 'db', 'edge']
 const INSTANCES = 4
 const NODES_PER_PROCESS = 2
-const HEALTH_WINDOW = TESTNET_TIMERS.healthFailureThreshold * TESTNET_TIMERS.healthInterval + TESTNET_TIMERS.healthTimeout
+const HEALTH_WINDOW = healthWindow(TESTNET_TIMERS.healthInterval, TESTNET_TIMERS.healthTimeout, TESTNET_TIMERS.healthFailureThreshold)
 
 describe('Churn', function () {
   this.timeout(180_000)
