@@ -23,7 +23,7 @@
  * const [instance] = await client.discoverServiceNode('echo')
  * const channel = await client.openChannel(instance)
  * await channel.send({ hello: 'world' })
- * for await (const reply of channel) { console.log(reply); break }
+ * for await (const reply of channel) { show(reply); break } // show(): your own code
  * await channel.close()
  * ```
  */
