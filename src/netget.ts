@@ -227,15 +227,9 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       }
 
       const instances = await Promise.all(live.map(async record => {
-        const republished = running.health.track(record)
-        let health = running.health.health(record.peerId)
-
-        if (options.checkHealth !== false && (health.status === 'unknown' || (health.status === 'unhealthy' && republished))) {
-          health = await running.health.check(record.peerId, signal)
-        }
-
-        return toInstance(record, health)
+        return toInstance(record, await running.health.observe(record, { signal, ping: options.checkHealth }))
       }))
+      signal.throwIfAborted()
 
       const matches = instances
         .filter(instance => options.includeUnhealthy === true || instance.health.status !== 'unhealthy')

@@ -64,8 +64,17 @@ describe('registration and discovery', () => {
   it('reports instances as soon as they are verified', async () => {
     await testnet.createNode({ metadata: { name: 'api' } }).registerWithNetwork()
     const early: string[] = []
-    const found = await testnet.createNode().discoverServiceNode('api', { onInstance: instance => early.push(instance.peerId) })
+    const earlyHealth: string[] = []
+    const found = await testnet.createNode().discoverServiceNode('api', {
+      onInstance: instance => {
+        early.push(instance.peerId)
+        earlyHealth.push(instance.health.status)
+      }
+    })
     expect(early).to.deep.equal(found.map(instance => instance.peerId))
+    // reported before its health check, which then found it healthy
+    expect(earlyHealth).to.deep.equal(['unknown'])
+    expect(found[0].health.status).to.equal('healthy')
   })
 
   it('rejects with ServiceNotFoundError for an unknown service', async () => {

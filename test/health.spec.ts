@@ -80,6 +80,25 @@ describe('health', () => {
     expect(instance.health.status).to.equal('unhealthy')
   })
 
+  it('does not count a ping the caller gave up on as a failure', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' } })
+    await service.registerWithNetwork()
+    const client = testnet.createNode()
+    const controller = new AbortController()
+    const unhealthy: string[] = []
+    client.addEventListener('instance:unhealthy', event => { unhealthy.push(event.detail.peerId) })
+    // the discovery is aborted while its first health ping (dial, Noise, ping) is under way
+    const aborted = client.discoverServiceNode('api', {
+      signal: controller.signal,
+      onInstance: () => { setTimeout(() => { controller.abort() }, 2) }
+    })
+    expect(await rejectionOf(aborted)).to.have.property('name', 'AbortError')
+
+    const [instance] = await client.discoverServiceNode('api')
+    expect(instance.health.status).to.equal('healthy')
+    expect(unhealthy).to.deep.equal([])
+  })
+
   it('pings a peer and measures sub-millisecond RTT', async () => {
     const a = testnet.createNode({ metadata: { name: 'a' } })
     await a.start()

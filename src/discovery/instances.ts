@@ -34,7 +34,7 @@ export function matchesFilter (instance: ServiceInstance, filter: DiscoverOption
 
 const HEALTH_ORDER = { healthy: 0, unknown: 1, unhealthy: 2 }
 
-/** Sort order of discovery results: healthy first, then unknown, then unhealthy; lower RTT first. */
-export function byHealth (a: ServiceInstance, b: ServiceInstance): number {
+/** Sort order of results: healthy first, then unknown, then unhealthy; lower RTT first. */
+export function byHealth (a: { health: Pick<Health, 'status' | 'rttMs'> }, b: { health: Pick<Health, 'status' | 'rttMs'> }): number {
   return HEALTH_ORDER[a.health.status] - HEALTH_ORDER[b.health.status] || (a.health.rttMs ?? Infinity) - (b.health.rttMs ?? Infinity)
 }

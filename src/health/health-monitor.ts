@@ -111,6 +111,23 @@ export class HealthMonitor<T extends Trackable> {
     return republished
   }
 
+  /**
+   * Tracks an instance and returns its health. With `ping` (the default) it
+   * pings first, within `signal`, an instance whose health is unknown, or one
+   * that is unhealthy but just republished its record (it may be back,
+   * perhaps on new addresses).
+   */
+  async observe (instance: T, options: { signal?: AbortSignal, ping?: boolean } = {}): Promise<Health> {
+    const republished = this.track(instance)
+    const health = this.health(instance.peerId)
+
+    if (options.ping !== false && options.signal?.aborted !== true && (health.status === 'unknown' || (health.status === 'unhealthy' && republished))) {
+      return this.check(instance.peerId, options.signal)
+    }
+
+    return health
+  }
+
   /** Stops tracking an instance. */
   untrack (peerId: string): void {
     this.tracked.delete(peerId)
@@ -184,6 +201,12 @@ export class HealthMonitor<T extends Trackable> {
       await libp2p.services.ping.ping(peerId, { signal })
       entry.health = { status: 'healthy', rttMs: performance.now() - started, lastSeen: Date.now(), failures: 0 }
     } catch (err) {
+      if (outer?.aborted === true || this.controller.signal.aborted) {
+        // the caller gave up, or the monitor stopped: nothing was learned about the instance
+        this.init.log('ping of %s abandoned - %e', entry.instance.peerId, err)
+        return { ...entry.health }
+      }
+
       const failures = entry.health.failures + 1
       const status = before === 'healthy' && failures < failureThreshold ? 'healthy' : 'unhealthy'
       entry.health = { ...entry.health, status, failures }

@@ -4,6 +4,7 @@ import type { Health, HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RecordIndex } from './record-index.js'
 import type { Logger } from '@libp2p/interface'
+import { byHealth } from '../discovery/instances.js'
 
 /** What {@link listIndexedServices} needs from a registry. */
 export interface ServiceListInit<T> {
@@ -48,21 +49,13 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>): Promise
     }
 
     const instances = await Promise.all(records.map(async record => {
-      health.track(record)
-      let current = health.health(record.peerId)
-
-      if (current.status === 'unknown' && !init.signal.aborted) {
-        current = await health.check(record.peerId, init.signal)
-      }
-
+      const current = await health.observe(record, { signal: init.signal })
       return { health: current, instance: init.toInstance(record, current) }
     }))
 
-    instances.sort((a, b) => ORDER[a.health.status] - ORDER[b.health.status])
+    instances.sort(byHealth)
     return { name, instances: instances.map(entry => entry.instance) }
   }))
 
   return services.filter(service => service.instances.length > 0)
 }
-
-const ORDER = { healthy: 0, unknown: 1, unhealthy: 2 }

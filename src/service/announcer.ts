@@ -53,11 +53,6 @@ export class Announcer {
     setMaxListeners(Infinity, this.background.signal)
   }
 
-  /** True between the first successful {@link announce} and {@link withdraw}. */
-  get announced (): boolean {
-    return this.active
-  }
-
   /**
    * Publishes a fresh record now and keeps re-publishing it. Rejects with
    * NoRegistryReachableError if no registry stored it.
