@@ -97,3 +97,15 @@ export const SERVICE_MAX_CONNECTIONS = 300
 
 /** Concurrent ping streams per connection (libp2p's default of 1–2 collides with kad-dht). */
 export const PING_MAX_STREAMS = 8
+
+/** Environment variable naming a bootstrap file to use instead of the default. */
+export const BOOTSTRAP_FILE_ENV = 'NETGET_BOOTSTRAP'
+
+/** The version of the bootstrap.json format described in the README. */
+export const BOOTSTRAP_FILE_VERSION = 1
+
+/** File in a data directory holding the node's Ed25519 private key (libp2p protobuf encoding), mode 0600. */
+export const KEY_FILE = 'peer.key'
+
+/** File in a data directory holding the pid of the process using it. */
+export const LOCK_FILE = 'lock'

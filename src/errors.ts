@@ -1,12 +1,37 @@
 /**
  * Every error netget throws on purpose is one of these classes. Check them by
- * `err.name` (works across package copies) or with `instanceof`.
+ * `err.name` (works across package copies) or with `instanceof`. Where
+ * `@libp2p/interface` already has the concept (a timeout, an abort, a node
+ * not started, an unsupported operation, a failed listen, invalid
+ * parameters, an invalid message), netget's class extends libp2p's, so
+ * `instanceof` either works; netget adds context fields and `cause`.
  */
+import {
+  AbortError as Libp2pAbortError,
+  InvalidMessageError,
+  InvalidParametersError,
+  ListenError as Libp2pListenError,
+  NotStartedError as Libp2pNotStartedError,
+  TimeoutError as Libp2pTimeoutError,
+  UnsupportedOperationError as Libp2pUnsupportedOperationError
+} from '@libp2p/interface'
+
+/** `ErrorOptions` for libp2p's error classes, whose constructors take a message only. */
+function withCause (error: Error, options?: ErrorOptions): void {
+  if (options !== undefined && 'cause' in options) {
+    error.cause = options.cause
+  }
+}
 
 /** Options given to `new Netget()` or a method are invalid; the message names the option. */
-export class InvalidOptionsError extends Error {
+export class InvalidOptionsError extends InvalidParametersError {
   static name = 'InvalidOptionsError'
   name = 'InvalidOptionsError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message)
+    withCause(this, options)
+  }
 }
 
 /** bootstrap.json could not be read or does not have the documented shape. */
@@ -35,6 +60,16 @@ export class NoRegistryReachableError extends Error {
   }
 }
 
+/** What a failed discovery saw, carried by {@link ServiceNotFoundError}. */
+export interface DiscoveryReport {
+  /** How many registries answered the lookup. */
+  registriesAnswered: number
+  /** Whether the DHT was walked too. */
+  walkedDht: boolean
+  /** Live instances seen before health and the filter left them out. */
+  instancesSeen: number
+}
+
 /** No live instance of the service was found. */
 export class ServiceNotFoundError extends Error {
   static name = 'ServiceNotFoundError'
@@ -43,36 +78,65 @@ export class ServiceNotFoundError extends Error {
   readonly serviceName: string
   /** The network it was looked up in. */
   readonly network: string
+  /** Who was asked and what was seen, when a discovery ran. */
+  readonly report?: DiscoveryReport
 
-  constructor (message: string, serviceName: string, network: string) {
-    super(message)
+  constructor (message: string, serviceName: string, network: string, options?: ErrorOptions & { report?: DiscoveryReport }) {
+    super(message, options)
     this.serviceName = serviceName
     this.network = network
+    this.report = options?.report
   }
 }
 
 /** An operation did not finish within its timeout. */
-export class TimeoutError extends Error {
+export class TimeoutError extends Libp2pTimeoutError {
   static name = 'TimeoutError'
   name = 'TimeoutError'
+  /** The timeout that ran out, in ms (undefined when it was not netget's own). */
+  readonly timeoutMs?: number
+  /** What timed out, like `Discovering "DatabaseService"`. */
+  readonly operation?: string
+
+  constructor (message: string, options?: ErrorOptions & { timeoutMs?: number, operation?: string }) {
+    super(message)
+    withCause(this, options)
+    this.timeoutMs = options?.timeoutMs
+    this.operation = options?.operation
+  }
 }
 
 /** The operation was aborted by the caller's signal. */
-export class AbortError extends Error {
+export class AbortError extends Libp2pAbortError {
   static name = 'AbortError'
   name = 'AbortError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message)
+    withCause(this, options)
+  }
 }
 
-/** A service record failed verification; the message says which rule it broke. */
-export class InvalidRecordError extends Error {
+/** A service record or a protocol message failed verification; the message says which rule it broke. */
+export class InvalidRecordError extends InvalidMessageError {
   static name = 'InvalidRecordError'
   name = 'InvalidRecordError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message)
+    withCause(this, options)
+  }
 }
 
 /** The node is not started, or is stopping, and the operation needs it running. */
-export class NotStartedError extends Error {
+export class NotStartedError extends Libp2pNotStartedError {
   static name = 'NotStartedError'
   name = 'NotStartedError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message)
+    withCause(this, options)
+  }
 }
 
 /** Another running process holds this data directory. */
@@ -82,14 +146,14 @@ export class DataDirLockedError extends Error {
   /** The locked directory. */
   readonly dataDir: string
 
-  constructor (message: string, dataDir: string) {
-    super(message)
+  constructor (message: string, dataDir: string, options?: ErrorOptions) {
+    super(message, options)
     this.dataDir = dataDir
   }
 }
 
 /** The node could not listen on its addresses (`addressInUse`: a port is taken). */
-export class ListenError extends Error {
+export class ListenError extends Libp2pListenError {
   static name = 'ListenError'
   name = 'ListenError'
   /** The addresses the node tried to listen on. */
@@ -98,7 +162,8 @@ export class ListenError extends Error {
   readonly addressInUse: boolean
 
   constructor (message: string, addresses: string[], addressInUse: boolean, options?: ErrorOptions) {
-    super(message, options)
+    super(message)
+    withCause(this, options)
     this.addresses = addresses
     this.addressInUse = addressInUse
   }
@@ -118,9 +183,14 @@ export class DataDirError extends Error {
 }
 
 /** The operation cannot work on this platform or node type (for example, registering from a browser). */
-export class UnsupportedOperationError extends Error {
+export class UnsupportedOperationError extends Libp2pUnsupportedOperationError {
   static name = 'UnsupportedOperationError'
   name = 'UnsupportedOperationError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message)
+    withCause(this, options)
+  }
 }
 
 /** Why a channel closed with an error (see docs/PROTOCOL.md §9). */

@@ -1,10 +1,10 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import * as C from './constants.js'
 import { InvalidOptionsError } from './errors.js'
-import { assertNetworkName, assertServiceName } from './network/namespace.js'
+import { assertNetworkName, assertServiceName } from './protocol/names.js'
 import { isPlainObject } from './records/record.js'
 import type { ServiceMetadata } from './records/record.js'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { preview } from './text.js'
 
@@ -76,6 +76,12 @@ export interface NetgetInit {
   recordCleanupInterval?: number
   /** Most open connections. @default registries 2_000, others 300 */
   maxConnections?: number
+  /**
+   * A libp2p connection gater deciding which peers and addresses this node
+   * may dial or accept. @default none in Node; in a browser, the page's dial
+   * policy (see the README, "Browser")
+   */
+  connectionGater?: ConnectionGater
 }
 
 /** Options after validation, with every default applied. */
@@ -103,12 +109,13 @@ export interface NetgetConfig {
   redialMaxDelay: number
   recordCleanupInterval: number
   maxConnections: number
+  connectionGater?: ConnectionGater
 }
 
 const KNOWN_OPTIONS = new Set([
   'nodeType', 'metadata', 'network', 'registryNodes', 'bootstrapFile', 'listen', 'announce', 'dataDir', 'privateKey',
   'recordTtl', 'reannounceInterval', 'reannounceJitter', 'healthInterval', 'healthTimeout', 'healthFailureThreshold',
-  'operationTimeout', 'requestTimeout', 'dialTimeout', 'redialMinDelay', 'redialMaxDelay', 'recordCleanupInterval', 'maxConnections'
+  'operationTimeout', 'requestTimeout', 'dialTimeout', 'redialMinDelay', 'redialMaxDelay', 'recordCleanupInterval', 'maxConnections', 'connectionGater'
 ])
 
 /**
@@ -209,7 +216,8 @@ export function normalizeOptions (init: NetgetInit = {}): NetgetConfig {
     redialMinDelay,
     redialMaxDelay,
     recordCleanupInterval: duration(init, 'recordCleanupInterval', C.DEFAULT_RECORD_CLEANUP_INTERVAL),
-    maxConnections: count(init, 'maxConnections', nodeType === 'registry' ? C.REGISTRY_MAX_CONNECTIONS : C.SERVICE_MAX_CONNECTIONS)
+    maxConnections: count(init, 'maxConnections', nodeType === 'registry' ? C.REGISTRY_MAX_CONNECTIONS : C.SERVICE_MAX_CONNECTIONS),
+    connectionGater: checkGater(init.connectionGater)
   }
 }
 
@@ -273,4 +281,12 @@ function count (init: NetgetInit, option: keyof NetgetInit, fallback: number): n
   }
 
   return value as number
+}
+
+function checkGater (value: unknown): ConnectionGater | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidOptionsError('Option "connectionGater" must be a libp2p ConnectionGater: an object of optional deny* functions')
+  }
+
+  return value as ConnectionGater | undefined
 }

@@ -1,9 +1,9 @@
 import { expect } from 'chai'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
-import { Discovery } from '../src/discovery/discovery.js'
+import { RecordFinder } from '../src/discovery/record-finder.js'
 import { Netget } from '../src/index.js'
-import { RegistryConnections } from '../src/network/registry-connections.js'
+import { RegistryConnections } from '../src/registries/registry-connections.js'
 import { createTestnet } from '../src/testing/index.js'
 import { rejectionOf } from './helpers.js'
 import type { Testnet } from '../src/testing/index.js'
@@ -90,7 +90,7 @@ describe('registration and discovery', () => {
     await client.start()
     await client.libp2p.dial(multiaddr(testnet.registryNodes[0]))
     // a discovery that knows no registry to ask: only the DHT can answer
-    const discovery = new Discovery({
+    const discovery = new RecordFinder({
       libp2p: client.libp2p,
       network: testnet.network,
       registries: new RegistryConnections({ libp2p: client.libp2p, network: testnet.network, registries: [], redialMinDelay: 10, redialMaxDelay: 10, dialTimeout: 1000, log: logger('test'), onConnected () {}, onDisconnected () {} }),

@@ -1,7 +1,7 @@
 import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
 import { InvalidOptionsError } from '../errors.js'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -102,16 +102,4 @@ export class DialPolicy {
       denyDialMultiaddr: async address => this.denies(address)
     }
   }
-}
-
-const policies = new WeakMap<PrivateKey, DialPolicy>()
-
-/** Binds a policy to the node that will run with `privateKey` (how the browser Netget hands it to createNetgetLibp2p). */
-export function bindDialPolicy (privateKey: PrivateKey, policy: DialPolicy): void {
-  policies.set(privateKey, policy)
-}
-
-/** The policy bound to `privateKey`, or a default one. */
-export function dialPolicyFor (privateKey: PrivateKey): DialPolicy {
-  return policies.get(privateKey) ?? new DialPolicy()
 }

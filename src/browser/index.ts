@@ -30,5 +30,5 @@ export type { ServiceInstance, InstanceHealth, NetgetEvents, RegistryEventDetail
 export type { ServiceMetadata } from '../records/record.js'
 export { Channel, channelProtocol, DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from '../channel/index.js'
 export type { ChannelEvents, ChannelCloseDetail, OpenChannelOptions, ChannelTarget } from '../channel/index.js'
-export { dhtProtocol, lookupProtocol } from '../network/namespace.js'
+export { dhtProtocol, lookupProtocol } from '../protocol/ids.js'
 export * from '../errors.js'

@@ -1,8 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { InvalidOptionsError, UnsupportedOperationError } from '../errors.js'
 import { Netget as NodeNetget } from '../netget.js'
-import { parseRegistryAddress } from '../network/registry-address.js'
-import { bindDialPolicy, checkDialPolicy, DialPolicy } from './dial-policy.js'
+import { parseRegistryAddress } from '../registries/registry-address.js'
+import { checkDialPolicy, DialPolicy } from './dial-policy.js'
 import type { DialPolicyMode } from './dial-policy.js'
 import type { DiscoverOptions, ServiceInstance } from '../netget.js'
 import type { NetgetInit } from '../options.js'
@@ -10,7 +10,7 @@ import type { AnnounceResult } from '../service/announcer.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options of `new Netget()` in a browser. */
-export interface BrowserNetgetInit extends Omit<NetgetInit, 'nodeType' | 'listen' | 'announce' | 'dataDir' | 'bootstrapFile'> {
+export interface BrowserNetgetInit extends Omit<NetgetInit, 'nodeType' | 'listen' | 'announce' | 'dataDir' | 'bootstrapFile' | 'connectionGater'> {
   /**
    * Registry multiaddrs over WebSockets, each ending in `/p2p/<peer id>`:
    * `/dns4/<host>/tcp/443/tls/ws/p2p/...` (wss, any page) or
@@ -51,10 +51,10 @@ export class Netget extends NodeNetget {
       throw new InvalidOptionsError('A browser peer needs "registryNodes": the WebSocket multiaddrs of the network\'s registries, like "/dns4/registry.example.com/tcp/443/tls/ws/p2p/12D3KooW..."')
     }
 
-    const { dialPolicy, ...rest } = init
-    const mode = checkDialPolicy(dialPolicy)
-    super({ ...rest, nodeType: 'service', listen: [], dataDir: false })
-    this.dialPolicy = new DialPolicy(mode)
+    const { dialPolicy: mode, ...rest } = init
+    const dialPolicy = new DialPolicy(checkDialPolicy(mode))
+    super({ ...rest, nodeType: 'service', listen: [], dataDir: false, connectionGater: dialPolicy.gater() })
+    this.dialPolicy = dialPolicy
 
     for (const address of init.registryNodes) {
       this.dialPolicy.allowRegistry(parseRegistryAddress(address).peerId.toString())
@@ -64,7 +64,6 @@ export class Netget extends NodeNetget {
   /** Starts the peer (a fresh identity unless `privateKey` was given) and connects to the registries. */
   override async start (): Promise<void> {
     this.config.privateKey ??= await generateKeyPair('Ed25519')
-    bindDialPolicy(this.config.privateKey, this.dialPolicy)
     await super.start()
   }
 

@@ -6,12 +6,13 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_FILE_ENV, loadBootstrapList, resolveBootstrapPath } from '../network/bootstrap-list.js'
-import { parseRegistryAddress } from '../network/registry-address.js'
+import { loadBootstrapList, resolveBootstrapPath } from '../registries/bootstrap-file.js'
+import { BOOTSTRAP_FILE_ENV } from '../constants.js'
+import { parseRegistryAddress } from '../registries/registry-address.js'
 import { DEFAULT_NETWORK, NETWORK_NAME_PATTERN } from '../constants.js'
 import { CommandError, EXIT } from './exit-codes.js'
 import type { Output } from './output.js'
-import type { BootstrapList } from '../network/bootstrap-list.js'
+import type { BootstrapList } from '../registries/bootstrap-list.js'
 import type { ParsedCommand } from './args.js'
 import { preview } from '../text.js'
 

@@ -1,7 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import { MAX_RECORD_BYTES } from '../constants.js'
-import { decodeLookupHeader, encodeLookupRequest } from '../network/lookup-messages.js'
-import { lookupProtocol } from '../network/namespace.js'
+import { decodeLookupHeader, encodeLookupRequest } from '../protocol/lookup-messages.js'
+import { lookupProtocol } from '../protocol/ids.js'
 import { verifyRecord } from '../records/verify.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -10,7 +10,7 @@ import type { Libp2p } from 'libp2p'
 
 /** What a {@link LookupClient} needs. */
 export interface LookupClientInit {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'dialProtocol'>
   network: string
   log: Logger
 }

@@ -2,7 +2,7 @@ import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { NetgetLibp2p } from '../network/create-node.js'
+import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -27,8 +27,11 @@ export interface Trackable {
 }
 
 /** What a {@link HealthMonitor} needs. */
+/** The parts of a libp2p node health checks use: dialling and libp2p ping. */
+export type HealthComponents = Pick<NetgetLibp2p, 'dial' | 'getConnections'> & { services: Pick<NetgetServices, 'ping'> }
+
 export interface HealthMonitorInit<T extends Trackable> {
-  libp2p: NetgetLibp2p
+  libp2p: HealthComponents
   interval: number
   timeout: number
   failureThreshold: number

@@ -1,14 +1,14 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { KEY_FILE, LOCK_FILE } from '../constants.js'
 import { DataDirError, DataDirLockedError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
 
-/** File holding the node's Ed25519 private key (libp2p protobuf encoding), mode 0600. */
-export const KEY_FILE = 'peer.key'
-
-/** File holding the pid of the process using the data directory. */
-export const LOCK_FILE = 'lock'
+/*
+ * The identity key and the data-dir lock on Node. A browser keeps no files:
+ * `key-store.browser.ts` exports the same names (package.json "browser").
+ */
 
 /**
  * Loads the Ed25519 key stored in `dataDir`, or creates and stores a new one.

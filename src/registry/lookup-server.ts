@@ -1,14 +1,14 @@
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_REQUEST_TIMEOUT, LOOKUP_IDLE_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_RECORD_BYTES } from '../constants.js'
-import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../network/lookup-messages.js'
-import { lookupProtocol } from '../network/namespace.js'
+import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
+import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 /** What a {@link LookupServer} needs. */
 export interface LookupServerInit {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
   network: string
   index: RecordIndex
   log: Logger

@@ -4,7 +4,7 @@ import type { Health, HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RecordIndex } from './record-index.js'
 import type { Logger } from '@libp2p/interface'
-import { byHealth } from '../discovery/instances.js'
+import { byHealth } from '../instances/instances.js'
 
 /** What {@link listIndexedServices} needs from a registry. */
 export interface ServiceListInit<T> {

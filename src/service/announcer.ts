@@ -3,8 +3,8 @@ import { anySignal } from 'any-signal'
 import { NoRegistryReachableError } from '../errors.js'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { sealRecord } from '../records/record.js'
-import { putToPeer } from './direct-put.js'
-import type { NetgetLibp2p } from '../network/create-node.js'
+import { putToPeer } from '../protocol/direct-put.js'
+import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -17,8 +17,11 @@ export interface AnnounceResult {
 }
 
 /** What an {@link Announcer} needs. */
+/** The parts of a libp2p node publishing uses: its identity and addresses, direct puts and the DHT. */
+export type AnnouncerComponents = Pick<NetgetLibp2p, 'peerId' | 'getMultiaddrs' | 'dialProtocol'> & { services: Pick<NetgetServices, 'dht'> }
+
 export interface AnnouncerInit {
-  libp2p: NetgetLibp2p
+  libp2p: AnnouncerComponents
   privateKey: PrivateKey
   network: string
   name: string

@@ -4,7 +4,7 @@
  * and peer connection changes.
  */
 import { Netget } from '../../netget.js'
-import { startRegistryHttp } from '../../registry/http-server.js'
+import { startRegistryHttp } from '../../http/http-server.js'
 import { dataDirFlag, portFlag, registryFlags, multiaddrFlags, networkFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'

@@ -3,7 +3,7 @@ import { lpStream } from '@libp2p/utils'
 import { encode as varint } from 'uint8-varint'
 import { concat as uint8ArrayConcat } from 'uint8arrays/concat'
 import { MAX_RECORD_BYTES } from '../constants.js'
-import { dhtProtocol } from '../network/namespace.js'
+import { dhtProtocol } from './ids.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -30,7 +30,7 @@ export function encodePutValue (key: Uint8Array, value: Uint8Array): Uint8Array 
  * validator accepted and stored the record); rejects if it refused (kad
  * servers reset the stream) or did not answer in time.
  */
-export async function putToPeer (libp2p: Libp2p, peer: PeerId, network: string, key: Uint8Array, value: Uint8Array, signal: AbortSignal): Promise<void> {
+export async function putToPeer (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, network: string, key: Uint8Array, value: Uint8Array, signal: AbortSignal): Promise<void> {
   const stream = await libp2p.dialProtocol(peer, dhtProtocol(network), { signal })
 
   try {

@@ -5,7 +5,7 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { netgetServices } from './services.js'
 import type { Identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -34,6 +34,8 @@ export interface CreateNodeInit {
   inboundConnectionThreshold: number
   /** How long provider entries stored here stay valid, in ms. */
   providerValidity: number
+  /** Decides which peers and addresses may be dialled or accepted. @default libp2p's */
+  connectionGater?: ConnectionGater
 }
 
 /**
@@ -51,6 +53,7 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       announce: init.announce
     },
     transports: [tcp(), webSockets()],
+    connectionGater: init.connectionGater,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

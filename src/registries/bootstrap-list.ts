@@ -1,18 +1,8 @@
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { NETWORK_NAME_PATTERN } from '../constants.js'
+import { BOOTSTRAP_FILE_VERSION, NETWORK_NAME_PATTERN } from '../constants.js'
 import { InvalidBootstrapFileError, InvalidOptionsError } from '../errors.js'
 import { isPlainObject } from '../records/record.js'
 import { parseRegistryAddress } from './registry-address.js'
 import { preview } from '../text.js'
-
-/** Environment variable naming a bootstrap file to use instead of the default. */
-export const BOOTSTRAP_FILE_ENV = 'NETGET_BOOTSTRAP'
-
-/** The version of the bootstrap.json format described in the README. */
-export const BOOTSTRAP_FILE_VERSION = 1
 
 /** The parsed content of a bootstrap.json file: each network's registry multiaddrs. */
 export interface BootstrapList {
@@ -22,46 +12,11 @@ export interface BootstrapList {
   networks: Record<string, string[]>
 }
 
-/** The bootstrap.json shipped with the package. */
-export const PACKAGED_BOOTSTRAP_FILE = fileURLToPath(new URL('../../../bootstrap.json', import.meta.url))
-
 /**
- * Which bootstrap file to read: `explicit` if given, else $NETGET_BOOTSTRAP,
- * else `./bootstrap.json` in the working directory if there is one, else the
- * file shipped with the package.
+ * Checks the text of a bootstrap file (see the README, "bootstrap.json").
+ * Throws InvalidBootstrapFileError naming the file, the faulty entry and how
+ * to fix it.
  */
-export function resolveBootstrapPath (explicit?: string): string {
-  if (explicit !== undefined) {
-    return resolve(explicit)
-  }
-
-  const fromEnv = process.env[BOOTSTRAP_FILE_ENV]
-
-  if (fromEnv !== undefined && fromEnv !== '') {
-    return resolve(fromEnv)
-  }
-
-  const local = resolve('bootstrap.json')
-  return existsSync(local) ? local : PACKAGED_BOOTSTRAP_FILE
-}
-
-/**
- * Reads and checks a bootstrap.json file. Throws InvalidBootstrapFileError
- * naming the file, the faulty entry and how to fix it.
- */
-export async function loadBootstrapList (path: string = resolveBootstrapPath()): Promise<BootstrapList> {
-  let text: string
-
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new InvalidBootstrapFileError(`Cannot read bootstrap file ${path}: ${(err as Error).message}`, path, { cause: err })
-  }
-
-  return parseBootstrapList(text, path)
-}
-
-/** Checks the text of a bootstrap file; see {@link loadBootstrapList}. */
 export function parseBootstrapList (text: string, path: string): BootstrapList {
   const fail = (message: string, cause?: unknown): never => {
     throw new InvalidBootstrapFileError(`Bootstrap file ${path}: ${message}`, path, cause === undefined ? undefined : { cause })

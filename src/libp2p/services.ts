@@ -4,7 +4,7 @@ import { ping } from '@libp2p/ping'
 import { PING_MAX_STREAMS } from '../constants.js'
 import { KEY_NAMESPACE } from '../records/keys.js'
 import { createRecordValidator, selectRecord } from '../records/validator.js'
-import { dhtDatastorePrefix, dhtProtocol } from './namespace.js'
+import { dhtDatastorePrefix, dhtProtocol } from '../protocol/ids.js'
 import type { Datastore } from 'interface-datastore'
 
 /** What {@link netgetServices} needs. */

@@ -8,8 +8,11 @@ import type { Libp2p } from 'libp2p'
 const REGISTRY_TAG = 'netget-registry'
 
 /** What {@link RegistryConnections} needs. */
+/** The parts of a libp2p node the supervisor uses. */
+export type RegistryConnectionsComponents = Pick<Libp2p, 'peerId' | 'dial' | 'hangUp' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+
 export interface RegistryConnectionsInit {
-  libp2p: Libp2p
+  libp2p: RegistryConnectionsComponents
   network: string
   registries: RegistryAddress[]
   redialMinDelay: number

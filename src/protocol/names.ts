@@ -2,20 +2,7 @@ import { NETWORK_NAME_PATTERN, SERVICE_NAME_PATTERN } from '../constants.js'
 import { InvalidOptionsError } from '../errors.js'
 import { preview } from '../text.js'
 
-/** The kad-dht protocol id of a network: `/netget/<network>/kad/1.0.0`. */
-export function dhtProtocol (network: string): string {
-  return `/netget/${network}/kad/1.0.0`
-}
-
-/** The registry lookup protocol id of a network: `/netget/<network>/lookup/1.0.0`. */
-export function lookupProtocol (network: string): string {
-  return `/netget/${network}/lookup/1.0.0`
-}
-
-/** Where a network's DHT keeps its records and provider entries in the datastore. */
-export function dhtDatastorePrefix (network: string): string {
-  return `/netget/${network}/dht`
-}
+/** The naming rules of networks and services (docs/PROTOCOL.md). */
 
 /** Throws InvalidOptionsError unless `network` is a valid network name. */
 export function assertNetworkName (network: unknown, option = 'network'): asserts network is string {

@@ -3,14 +3,17 @@ import { setMaxListeners } from 'main-event'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { verifyRecord } from '../records/verify.js'
 import { LookupClient } from './lookup-client.js'
-import type { NetgetLibp2p } from '../network/create-node.js'
-import type { RegistryConnections } from '../network/registry-connections.js'
+import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
+import type { RegistryConnections } from '../registries/registry-connections.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
-/** What a {@link Discovery} needs. */
-export interface DiscoveryInit {
-  libp2p: NetgetLibp2p
+/** What a {@link RecordFinder} needs. */
+/** The parts of a libp2p node record searches use: lookup streams and the DHT. */
+export type RecordFinderComponents = Pick<NetgetLibp2p, 'dialProtocol' | 'contentRouting'> & { services: Pick<NetgetServices, 'dht'> }
+
+export interface RecordFinderInit {
+  libp2p: RecordFinderComponents
   network: string
   registries: RegistryConnections
   requestTimeout: number
@@ -43,11 +46,11 @@ export interface FindRecordsResult {
  * DHT: the service CID's providers, then each provider's record key. Every
  * record is verified on arrival; for each instance the highest `seq` wins.
  */
-export class Discovery {
-  private readonly init: DiscoveryInit
+export class RecordFinder {
+  private readonly init: RecordFinderInit
   private readonly lookups: LookupClient
 
-  constructor (init: DiscoveryInit) {
+  constructor (init: RecordFinderInit) {
     this.init = init
     this.lookups = new LookupClient({ libp2p: init.libp2p, network: init.network, log: init.log })
   }

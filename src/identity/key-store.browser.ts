@@ -1,18 +1,18 @@
 /**
- * Browser stand-in for src/identity/key-store.ts (package.json "browser"
- * map). A browser peer has no data directory: its key lives in memory (or is
- * passed as `privateKey`), so these are never reached; they throw if they are.
+ * The identity key in a browser: a page has no data directory, so its key
+ * lives in memory (or is passed as `privateKey`) and these throw if reached.
+ * Same exports as `key-store.ts`, which package.json's "browser" field
+ * replaces with this file.
  */
-import { UnsupportedOperationError } from '../../errors.js'
+import { UnsupportedOperationError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
 
-export const KEY_FILE = 'peer.key'
-export const LOCK_FILE = 'lock'
-
+/** Throws UnsupportedOperationError: a browser keeps no key file. */
 export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
   throw new UnsupportedOperationError(`Cannot keep an identity key in "${dataDir}" in a browser: use dataDir: false, or pass privateKey`)
 }
 
+/** Throws UnsupportedOperationError: a browser has no data directory to lock. */
 export async function lockDataDir (dataDir: string): Promise<() => Promise<void>> {
   throw new UnsupportedOperationError(`Cannot use the data directory "${dataDir}" in a browser: use dataDir: false`)
 }

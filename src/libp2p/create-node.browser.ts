@@ -1,17 +1,16 @@
 /**
- * Browser stand-in for src/network/create-node.ts (swapped in by the
- * package.json "browser" map): a DHT client over WebSockets only, with the
- * node's {@link DialPolicy} as its connection gater. Same signature, same
- * services, so the Netget class runs unchanged.
+ * The libp2p node of a browser peer: a DHT client over WebSockets only, its
+ * connection gater the page's dial policy (the `connectionGater` option the
+ * browser `Netget` sets). Same exports as `create-node.ts`, which
+ * package.json's "browser" field replaces with this file.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { netgetServices } from '../network/services.js'
+import { netgetServices } from './services.js'
 import { UnsupportedOperationError } from '../errors.js'
-import { dialPolicyFor } from './dial-policy.js'
-import type { CreateNodeInit, NetgetLibp2p, NetgetServices } from '../network/create-node.js'
+import type { CreateNodeInit, NetgetLibp2p, NetgetServices } from './create-node.js'
 
 export type { CreateNodeInit, NetgetLibp2p, NetgetServices }
 
@@ -28,7 +27,7 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: dialPolicyFor(init.privateKey).gater(),
+    connectionGater: init.connectionGater,
     connectionManager: {
       maxConnections: Math.min(init.maxConnections, 100)
     },

@@ -1,0 +1,16 @@
+/** Protocol ids and key prefixes of a netget network (docs/PROTOCOL.md). */
+
+/** The kad-dht protocol id of a network: `/netget/<network>/kad/1.0.0`. */
+export function dhtProtocol (network: string): string {
+  return `/netget/${network}/kad/1.0.0`
+}
+
+/** The registry lookup protocol id of a network: `/netget/<network>/lookup/1.0.0`. */
+export function lookupProtocol (network: string): string {
+  return `/netget/${network}/lookup/1.0.0`
+}
+
+/** Where a network's DHT keeps its records and provider entries in the datastore. */
+export function dhtDatastorePrefix (network: string): string {
+  return `/netget/${network}/dht`
+}
