@@ -27,10 +27,13 @@ function withCause (error: Error, options?: ErrorOptions): void {
 export class InvalidOptionsError extends InvalidParametersError {
   static name = 'InvalidOptionsError'
   name = 'InvalidOptionsError'
+  /** The option (or argument) that is wrong, like `network` or `metadata.name`, when one is to blame. */
+  readonly option?: string
 
-  constructor (message: string, options?: ErrorOptions) {
+  constructor (message: string, options?: ErrorOptions & { option?: string }) {
     super(message)
     withCause(this, options)
+    this.option = options?.option
   }
 }
 
