@@ -85,6 +85,11 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
    * (registry connections continue in the background).
    */
   async start (): Promise<void> {
+    if (this.state === 'stopped') {
+      // visible at once, not only when the queued transition begins
+      this.state = 'starting'
+    }
+
     await this.lifecycle(async () => {
       if (this.runtime.started) {
         return

@@ -4,7 +4,7 @@
  */
 import { MemoryDatastore } from 'datastore-core'
 import { UnsupportedOperationError } from '../errors.js'
-import type { NodeDatastore, OpenDatastoreInit } from './index.js'
+import type { NodeDatastore, OpenDatastoreInit } from './types.js'
 
 /** Opens an in-memory datastore; a persistent one (a registry's) is not available in a browser. */
 export async function openDatastore (init: OpenDatastoreInit): Promise<NodeDatastore> {

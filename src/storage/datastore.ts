@@ -7,7 +7,7 @@ import { MemoryDatastore, MountDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { dhtDatastorePrefix } from '../protocol/ids.js'
-import type { NodeDatastore, OpenDatastoreInit } from './index.js'
+import type { NodeDatastore, OpenDatastoreInit } from './types.js'
 
 /**
  * Opens a node's datastore. A registry with a data directory keeps its DHT's

@@ -1,0 +1,22 @@
+/** What a {@link Runtime} is made from and reports to its owner. */
+import type { NetgetConfig } from '../options.js'
+import type { RegistryAddress } from '../registries/registry-address.js'
+import type { AnnounceResult } from '../service/announcer.js'
+import type { ServiceInstance } from '../types.js'
+import type { Logger } from '@libp2p/interface'
+
+/** What a `Runtime` is made from. */
+export interface RuntimeInit {
+  /** The node's options, validated, defaults applied. */
+  config: NetgetConfig
+  log: Logger
+}
+
+/** What the runtime reports to the node that owns it. */
+export interface RuntimeEvents {
+  onRegistryConnected(registry: RegistryAddress): void
+  onRegistryDisconnected(registry: RegistryAddress): void
+  onHealthChange(instance: ServiceInstance): void
+  onAnnounced(result: AnnounceResult): void
+  onAnnounceError(err: Error): void
+}
