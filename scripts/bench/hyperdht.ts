@@ -2,9 +2,12 @@
  * The hyperdht side of the netget benchmark: announce and lookup latency,
  * lookup throughput and memory per node on a local hyperdht testnet.
  *
- * Everything runs in this process on 127.0.0.1 via hyperdht's own
- * `createTestnet`; the testnet is destroyed before the promise settles, so the
- * process can exit by itself afterwards.
+ * The layout mirrors netget's: the testnet (N−1 DHT server nodes, the first
+ * the bootstrap node, which also announce) runs in one process, and the
+ * querying node (an ephemeral client node, N in all) in another, so every
+ * lookup, join and ping crosses a process boundary as netget's discoveries
+ * do. Times are taken in the process doing the work; both processes are shut
+ * down before the promise settles.
  *
  * @example
  * ```ts
@@ -15,145 +18,159 @@
  * @packageDocumentation
  */
 
-/// <reference path="./hyperdht-types.d.ts" />
-
-import { randomBytes } from 'node:crypto'
-import { performance } from 'node:perf_hooks'
-import HyperDHT from 'hyperdht'
-import createTestnet from 'hyperdht/testnet.js'
-import { distribution } from './stats.js'
+import { fileURLToPath } from 'node:url'
+import { IncompleteTrialError, remoteError } from './errors.js'
+import { Child } from './ipc.js'
+import { expectAtLeast, TrialLog } from './trials.js'
+import type { AnnouncedTopic } from './hyperdht-query.js'
+import type { LookupHammerReport, LookupTiming } from './hyperdht-querier-worker.js'
+import type { TestnetStarted } from './hyperdht-testnet-worker.js'
 import type { Distribution } from './stats.js'
-import type { KeyPair, LookupReply, Query } from 'hyperdht'
-import type { Testnet } from 'hyperdht/testnet.js'
+import type { TrialFailure } from './trials.js'
 
 export type { Distribution } from './stats.js'
 
-/** Interface the testnet binds to. */
-const TESTNET_HOST = '127.0.0.1'
+const TESTNET_WORKER = fileURLToPath(new URL('./hyperdht-testnet-worker.js', import.meta.url))
+const QUERIER_WORKER = fileURLToPath(new URL('./hyperdht-querier-worker.js', import.meta.url))
 
-/** Size of a random topic, in bytes (hyperdht targets are 32 bytes). */
-const TOPIC_BYTES = 32
+/** Smallest network: a bootstrap node, an announcer and the querying node. */
+const MIN_NODES = 3
 
-/** Smallest testnet that has an announcer and a distinct looker. */
-const MIN_NODES = 2
+/** How long the throughput phase keeps starting lookups, by default, in ms. */
+const DEFAULT_THROUGHPUT_MS = 2_500
 
-/** How long the throughput phase keeps starting lookups, in milliseconds. */
-const THROUGHPUT_DURATION_MS = 2500
-
-/** Upper bound on lookups started in the throughput phase. */
-const THROUGHPUT_MAX_LOOKUPS = 20_000
+/** Extra time the parent allows a throughput call beyond its duration, in ms. */
+const HAMMER_SLACK_MS = 60_000
 
 const MS_PER_SECOND = 1000
 
+/** The figures of the hyperdht side, by their key in {@link HyperdhtBenchResult}. */
+export const HYPERDHT_FIGURES = ['announceMs', 'lookupFirstMs', 'lookupCompleteMs', 'joinMs', 'pingMs', 'lookupsPerSecond'] as const
+
+/** One figure of the hyperdht side. */
+export type HyperdhtFigure = typeof HYPERDHT_FIGURES[number]
+
 /** What to measure. */
 export interface HyperdhtBenchOptions {
-  /** Testnet size (the first node is the bootstrap node); an integer >= 2. */
+  /** Network size, querying node included; an integer >= 3. */
   nodes: number
   /** Announce-then-lookup rounds, each with a fresh topic and key pair; an integer >= 1. */
   trials: number
   /** Lookups kept in flight during the throughput phase; an integer >= 1. */
   concurrency: number
-  /** Aborts the run: in-flight queries are destroyed and the testnet torn down. */
-  signal?: AbortSignal
+  /**
+   * How long the throughput phase lasts, in ms.
+   *
+   * @default 2500
+   */
+  throughputMs?: number
+  /** Extra node flags for both children (e.g. `--cpu-prof`). */
+  execArgv?: string[]
 }
 
-/** Figures for one testnet size. Times are in milliseconds. */
+/** Figures for one network size. Times are in milliseconds. */
 export interface HyperdhtBenchResult {
-  /** Testnet size. */
+  /** Network size, querying node included. */
   nodes: number
-  /** `announce(topic, keyPair)` until the query (including its commit) finished. */
+  /** Processes: the testnet's and the querying node's. */
+  processes: number
+  /** `announce(topic, keyPair)` by a testnet node until the query (including its commit) finished. */
   announceMs: Distribution
-  /**
-   * Cold lookup by another node until the first reply naming the announcer's
-   * public key. Trials where no reply named it are left out, so `samples`
-   * may be below `trials`.
-   */
+  /** Cold lookup by the querying node until the first reply naming the announcer's public key. */
   lookupFirstMs: Distribution
-  /** The same lookup until its stream ended. */
+  /** The same lookup until its stream ended (only lookups that found the announcer). */
   lookupCompleteMs: Distribution
-  /**
-   * A new ephemeral node's construction until its first lookup of an
-   * announced topic ended (bootstrap included). Trials whose lookup did not
-   * name the announcer are left out.
-   */
+  /** A new ephemeral node's construction, in the querying process, until its first lookup of an announced topic ended (bootstrap included). */
   joinMs: Distribution
-  /** `dht.ping()` round trip from one testnet node to another. */
+  /** `dht.ping()` round trip from the querying node to a testnet node. */
   pingMs: Distribution
-  /**
-   * Completed lookups per second with `concurrency` lookups in flight, over
-   * about 2.5 s, of topics announced during the trials, spread over all nodes.
-   */
+  /** Lookups per second that found the announcer, with `concurrency` in flight on the querying node. */
   lookupsPerSecond: number
-  /**
-   * Growth of the process RSS across testnet creation, divided by `nodes`, in
-   * bytes. Collects garbage first when node runs with `--expose-gc`.
-   */
+  /** Growth of the testnet process's RSS across testnet creation, divided by its nodes, in bytes. */
   rssBytesPerNode: number
-}
-
-/** A topic announced during the trials. */
-interface Announced {
-  topic: Buffer
-  keyPair: KeyPair
+  /** Trials and throughput lookups that failed or did not find the announcer: `failedTrials.length`. */
+  failures: number
+  /** Each of those failures (a figure's samples leave them out). */
+  failedTrials: Array<TrialFailure<HyperdhtFigure>>
 }
 
 /**
- * Run the hyperdht benchmark on a fresh local testnet of `options.nodes`
- * nodes. Rejects with a `RangeError` on bad options, with `signal.reason`
- * when aborted.
+ * Run the hyperdht benchmark on a fresh local network of `options.nodes`
+ * nodes. Rejects with a `RangeError` on bad options, and if a child dies or
+ * hangs; a failed trial only lands in `failedTrials`.
  */
 export async function benchHyperdht (options: HyperdhtBenchOptions): Promise<HyperdhtBenchResult> {
   validate(options)
-  const { nodes, trials, concurrency, signal } = options
-  signal?.throwIfAborted()
-
-  const rssBefore = settledRss()
-  const testnet = await createTestnet(nodes, { host: TESTNET_HOST })
+  const execArgv = ['--expose-gc', ...(options.execArgv ?? [])]
+  const testnet = Child.fork(TESTNET_WORKER, `hyperdht-testnet-${options.nodes}`, execArgv)
+  const querier = Child.fork(QUERIER_WORKER, `hyperdht-querier-${options.nodes}`, execArgv)
 
   try {
-    const rssAfter = settledRss()
-    signal?.throwIfAborted()
-
-    const announceMs: number[] = []
-    const lookupFirstMs: number[] = []
-    const lookupCompleteMs: number[] = []
-    const announced: Announced[] = []
-
-    for (let trial = 0; trial < trials; trial++) {
-      const result = await runTrial(testnet, trial, signal)
-      announceMs.push(result.announceMs)
-      lookupCompleteMs.push(result.lookupCompleteMs)
-      if (result.lookupFirstMs !== undefined) {
-        lookupFirstMs.push(result.lookupFirstMs)
-      }
-      announced.push(result.announced)
-    }
-
-    const joinMs: number[] = []
-    const pingMs: number[] = []
-
-    for (let trial = 0; trial < trials; trial++) {
-      const joined = await measureJoin(testnet, announced[trial], signal)
-      if (joined !== undefined) {
-        joinMs.push(joined)
-      }
-      pingMs.push(await measurePing(testnet, trial))
-    }
-
-    const lookupsPerSecond = await measureThroughput(testnet, announced, concurrency, signal)
-
-    return {
-      nodes,
-      announceMs: distribution(announceMs),
-      lookupFirstMs: distribution(lookupFirstMs),
-      lookupCompleteMs: distribution(lookupCompleteMs),
-      joinMs: distribution(joinMs),
-      pingMs: distribution(pingMs),
-      lookupsPerSecond,
-      rssBytesPerNode: Math.max(0, rssAfter - rssBefore) / nodes
-    }
+    return await run(options, testnet, querier)
   } finally {
-    await testnet.destroy()
+    await Promise.all([querier.close(), testnet.close()])
+  }
+}
+
+async function run (options: HyperdhtBenchOptions, testnet: Child, querier: Child): Promise<HyperdhtBenchResult> {
+  const { nodes, trials, concurrency } = options
+  const started = await testnet.call<TestnetStarted>('start', { nodes: nodes - 1 })
+  await querier.call('start', { bootstrap: started.bootstrap })
+  const log = new TrialLog(HYPERDHT_FIGURES)
+  const announced: AnnouncedTopic[] = []
+
+  for (let trial = 0; trial < trials; trial++) {
+    await log.attempt(trial, ['announceMs', 'lookupFirstMs', 'lookupCompleteMs'], async () => {
+      const { ms, ...target } = await testnet.call<AnnouncedTopic & { ms: number }>('announce', { trial })
+      log.sample('announceMs', trial, ms)
+      const lookup = await querier.call<LookupTiming>('lookup', target)
+      if (lookup.firstMs === undefined) {
+        throw new IncompleteTrialError('no reply named the announcer')
+      }
+      log.sample('lookupFirstMs', trial, lookup.firstMs)
+      log.sample('lookupCompleteMs', trial, lookup.completeMs)
+      announced.push(target)
+    })
+  }
+
+  for (let trial = 0; trial < trials; trial++) {
+    await log.attempt(trial, ['joinMs'], async () => {
+      expectAtLeast(announced.length, 1, 'announced topics')
+      const joined = await querier.call<{ ms: number, found: boolean }>('join', announced[trial % announced.length])
+      if (!joined.found) {
+        throw new IncompleteTrialError('no reply named the announcer')
+      }
+      log.sample('joinMs', trial, joined.ms)
+    })
+  }
+
+  for (let trial = 0; trial < trials; trial++) {
+    await log.attempt(trial, ['pingMs'], async () => {
+      log.sample('pingMs', trial, (await querier.call<{ ms: number }>('ping', { to: started.addresses[trial % started.addresses.length] })).ms)
+    })
+  }
+
+  let lookupsPerSecond = Number.NaN
+  const durationMs = options.throughputMs ?? DEFAULT_THROUGHPUT_MS
+  await log.attempt(0, ['lookupsPerSecond'], async () => {
+    expectAtLeast(announced.length, 1, 'announced topics')
+    const report = await querier.call<LookupHammerReport>('hammer', { targets: announced, concurrency, durationMs }, { timeoutMs: durationMs + HAMMER_SLACK_MS })
+    report.failures.forEach(failure => { log.fail('lookupsPerSecond', failure.call, remoteError(failure.name, failure.message)) })
+    lookupsPerSecond = report.completed / (report.elapsedMs / MS_PER_SECOND)
+  })
+
+  return {
+    nodes,
+    processes: 2,
+    announceMs: log.distribution('announceMs'),
+    lookupFirstMs: log.distribution('lookupFirstMs'),
+    lookupCompleteMs: log.distribution('lookupCompleteMs'),
+    joinMs: log.distribution('joinMs'),
+    pingMs: log.distribution('pingMs'),
+    lookupsPerSecond,
+    rssBytesPerNode: started.rssBytesPerNode,
+    failures: log.failures.length,
+    failedTrials: log.failures
   }
 }
 
@@ -168,142 +185,4 @@ function validate (options: HyperdhtBenchOptions): void {
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
     throw new RangeError(`concurrency must be an integer >= 1, got ${options.concurrency}`)
   }
-}
-
-/** Timings of one trial. */
-interface TrialResult {
-  announced: Announced
-  announceMs: number
-  lookupFirstMs: number | undefined
-  lookupCompleteMs: number
-}
-
-/**
- * Node `trial % n` announces a fresh topic under a fresh key pair, then the
- * node half the testnet away looks it up.
- */
-async function runTrial (testnet: Testnet, trial: number, signal: AbortSignal | undefined): Promise<TrialResult> {
-  const { nodes } = testnet
-  const announcer = nodes[trial % nodes.length]
-  const looker = nodes[(trial + Math.max(1, Math.floor(nodes.length / 2))) % nodes.length]
-  const topic = randomBytes(TOPIC_BYTES)
-  const keyPair = HyperDHT.keyPair()
-
-  const announceStart = performance.now()
-  await drain(announcer.announce(topic, keyPair), signal)
-  const announceMs = performance.now() - announceStart
-
-  let lookupFirstMs: number | undefined
-  const lookupStart = performance.now()
-  await drain(looker.lookup(topic), signal, (reply) => {
-    if (lookupFirstMs === undefined && names(reply, keyPair)) {
-      lookupFirstMs = performance.now() - lookupStart
-    }
-  })
-  const lookupCompleteMs = performance.now() - lookupStart
-
-  return { announced: { topic, keyPair }, announceMs, lookupFirstMs, lookupCompleteMs }
-}
-
-/**
- * A new ephemeral node bootstrapped off the testnet looks up `target`'s
- * topic; returns ms from its construction until that lookup ended, or
- * undefined if no reply named the announcer. The node is destroyed after.
- */
-async function measureJoin (testnet: Testnet, target: Announced, signal: AbortSignal | undefined): Promise<number | undefined> {
-  const started = performance.now()
-  const node = new HyperDHT({ bootstrap: testnet.bootstrap, host: TESTNET_HOST, ephemeral: true })
-
-  try {
-    await node.fullyBootstrapped()
-    let found = false
-    await drain(node.lookup(target.topic), signal, (reply) => { found ||= names(reply, target.keyPair) })
-    return found ? performance.now() - started : undefined
-  } finally {
-    await node.destroy()
-  }
-}
-
-/** Round trip of one `ping()` from node `trial % n` to the node half the testnet away, in ms. */
-async function measurePing (testnet: Testnet, trial: number): Promise<number> {
-  const { nodes } = testnet
-  const from = nodes[trial % nodes.length]
-  const to = nodes[(trial + Math.max(1, Math.floor(nodes.length / 2))) % nodes.length].address()
-
-  if (to === null) {
-    throw new Error('a testnet node has no address')
-  }
-
-  const started = performance.now()
-  await from.ping(to)
-  return performance.now() - started
-}
-
-/**
- * Keep `concurrency` lookups in flight for about {@link THROUGHPUT_DURATION_MS}
- * and return completed lookups per second (the clock stops when the last
- * one ends). Lookup `i` runs on node `i % n` for announced topic `i % t`.
- */
-async function measureThroughput (
-  testnet: Testnet,
-  announced: readonly Announced[],
-  concurrency: number,
-  signal: AbortSignal | undefined
-): Promise<number> {
-  const { nodes } = testnet
-  const start = performance.now()
-  const deadline = start + THROUGHPUT_DURATION_MS
-  let started = 0
-  let completed = 0
-  let failed = false
-
-  const worker = async (): Promise<void> => {
-    while (!failed && started < THROUGHPUT_MAX_LOOKUPS && performance.now() < deadline) {
-      const index = started++
-      const { topic } = announced[index % announced.length]
-      try {
-        await drain(nodes[index % nodes.length].lookup(topic), signal)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-      completed++
-    }
-  }
-
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return completed / ((performance.now() - start) / MS_PER_SECOND)
-}
-
-/**
- * Read `query` to its end, passing each reply to `onReply`. An abort of
- * `signal` destroys the query and rejects with `signal.reason`.
- */
-async function drain (query: Query, signal: AbortSignal | undefined, onReply?: (reply: LookupReply) => void): Promise<void> {
-  const onAbort = (): void => { query.destroy(signal?.reason) }
-  signal?.addEventListener('abort', onAbort, { once: true })
-
-  try {
-    signal?.throwIfAborted()
-    for await (const reply of query) {
-      onReply?.(reply)
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort)
-    if (!query.destroyed) {
-      query.destroy()
-    }
-  }
-}
-
-/** Whether `reply` lists the peer announced with `keyPair`. */
-function names (reply: LookupReply, keyPair: KeyPair): boolean {
-  return reply.peers.some((peer) => peer.publicKey.equals(keyPair.publicKey))
-}
-
-/** Current RSS in bytes, after a full GC when `--expose-gc` made one available. */
-function settledRss (): number {
-  const { gc } = globalThis as { gc?: () => void }
-  gc?.()
-  return process.memoryUsage().rss
 }

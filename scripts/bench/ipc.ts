@@ -17,10 +17,18 @@
  */
 
 import { fork } from 'node:child_process'
+import { CallTimeoutError, ChildExitedError, remoteError } from './errors.js'
 import type { ChildProcess } from 'node:child_process'
 
 /** How long {@link Child.close} waits for a child to exit by itself before killing it, in ms. */
 const EXIT_GRACE_MS = 5_000
+
+/**
+ * How long {@link Child.call} waits for an answer by default, in ms. Every
+ * timed operation in a child has its own, much shorter bound; a call this
+ * late means the child hangs.
+ */
+export const DEFAULT_CALL_TIMEOUT_MS = 180_000
 
 /** One call from the parent. */
 interface Request {
@@ -33,7 +41,19 @@ interface Request {
 interface Response {
   id: number
   result?: unknown
-  error?: string
+  /** The handler's error, its name kept (e.g. `TimeoutError`). */
+  error?: { name: string, message: string }
+}
+
+/** Options of one {@link Child.call}. */
+export interface CallOptions {
+  /**
+   * How long to wait for the answer, in ms; then the call rejects with a
+   * `CallTimeoutError` and the child is killed.
+   *
+   * @default DEFAULT_CALL_TIMEOUT_MS
+   */
+  timeoutMs?: number
 }
 
 /** What a child can be asked to do: method name → handler. */
@@ -42,14 +62,22 @@ export type Handlers = Record<string, (params: any) => Promise<unknown>>
 /** The name of the method every child answers by exiting. */
 export const SHUTDOWN = 'shutdown'
 
-/** A forked child process that answers {@link Child.call}s. */
+/**
+ * A forked child process that answers {@link Child.call}s. A call rejects
+ * with the handler's error (its name kept), with `ChildExitedError` when the
+ * child is gone, or with `CallTimeoutError` when it does not answer in time.
+ */
 export class Child {
+  /** Name used in error messages, e.g. `worker-0`. */
+  readonly label: string
   private readonly process: ChildProcess
   private readonly pending = new Map<number, { resolve(value: unknown): void, reject(err: Error): void }>()
   private readonly exited: Promise<void>
+  private exitReason: string | undefined
   private nextId = 0
 
   private constructor (child: ChildProcess, label: string) {
+    this.label = label
     this.process = child
     this.exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
     child.on('message', (message: Response) => {
@@ -57,14 +85,15 @@ export class Child {
       this.pending.delete(message.id)
 
       if (message.error !== undefined) {
-        call?.reject(new Error(`${label}: ${message.error}`))
+        call?.reject(remoteError(message.error.name, message.error.message))
       } else {
         call?.resolve(message.result)
       }
     })
     child.once('exit', (code, signal) => {
+      this.exitReason = `${label} exited (code ${code}, signal ${signal})`
       for (const call of this.pending.values()) {
-        call.reject(new Error(`${label} exited (code ${code}, signal ${signal}) during a call`))
+        call.reject(new ChildExitedError(`${this.exitReason} during a call`))
       }
       this.pending.clear()
     })
@@ -80,19 +109,34 @@ export class Child {
     return this.process.pid
   }
 
-  /** Calls `method` in the child; rejects with the child's error message. */
-  async call<T> (method: string, params: unknown = {}): Promise<T> {
-    const id = this.nextId++
+  /** Calls `method` in the child; rejects as described on {@link Child}. */
+  async call<T> (method: string, params: unknown = {}, options: CallOptions = {}): Promise<T> {
+    if (this.exitReason !== undefined) {
+      throw new ChildExitedError(`${this.exitReason} before a call to "${method}"`)
+    }
 
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
-      this.process.send({ id, method, params } satisfies Request, err => {
-        if (err != null) {
+    const id = this.nextId++
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    let timer: ReturnType<typeof setTimeout> | undefined
+
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
+        timer = setTimeout(() => {
           this.pending.delete(id)
-          reject(err)
-        }
+          reject(new CallTimeoutError(`${this.label} did not answer "${method}" within ${timeoutMs} ms`))
+          this.kill()
+        }, timeoutMs)
+        this.process.send({ id, method, params } satisfies Request, err => {
+          if (err != null) {
+            this.pending.delete(id)
+            reject(new ChildExitedError(`${this.label}: cannot send "${method}"`, { cause: err }))
+          }
+        })
       })
-    })
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /**
@@ -107,7 +151,7 @@ export class Child {
     const timer = setTimeout(() => { this.process.kill('SIGKILL') }, EXIT_GRACE_MS)
 
     try {
-      await this.call(SHUTDOWN).catch(() => {})
+      await this.call(SHUTDOWN, {}, { timeoutMs: EXIT_GRACE_MS }).catch(() => {})
       await this.exited
     } finally {
       clearTimeout(timer)
@@ -116,7 +160,9 @@ export class Child {
 
   /** Kills the child at once. */
   kill (): void {
-    this.process.kill('SIGKILL')
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill('SIGKILL')
+    }
   }
 }
 
@@ -141,13 +187,13 @@ export function serve (handlers: Handlers, onShutdown: () => Promise<void>): voi
     const handler = handlers[request.method]
 
     if (handler === undefined) {
-      send({ id: request.id, error: `unknown method "${request.method}"` })
+      send({ id: request.id, error: { name: 'TypeError', message: `unknown method "${request.method}"` } })
       return
     }
 
     handler(request.params).then(
       result => { send({ id: request.id, result }) },
-      (err: Error) => { send({ id: request.id, error: `${err.name}: ${err.message}` }) }
+      (err: Error) => { send({ id: request.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err) } }) }
     )
   })
   process.once('disconnect', () => { process.exit(0) })

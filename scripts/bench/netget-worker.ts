@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks'
 import { Netget, defaults } from '../../src/index.js'
 import { TESTNET_TIMERS } from '../../src/testing/index.js'
 import { serve } from './ipc.js'
+import { expectAtLeast } from './trials.js'
 import type { NetgetInit } from '../../src/index.js'
 
 /** Where every benchmark node listens: loopback TCP, any port. */
@@ -49,8 +50,18 @@ export interface DiscoverTiming {
   completeMs: number
   /** Instances it resolved with. */
   count: number
-  /** Why it failed (then `count` is 0). */
-  error?: string
+}
+
+/** What {@link handlers.hammer} reports. */
+export interface HammerReport {
+  /** Discoveries that resolved with the expected instances. */
+  completed: number
+  /** Discoveries started. */
+  calls: number
+  /** The others: the call's number in this worker (from 0) and the error's name and message. */
+  failures: Array<{ call: number, name: string, message: string }>
+  /** Wall time of the phase, in ms. */
+  elapsedMs: number
 }
 
 /** Memory of this process. */
@@ -109,17 +120,13 @@ async function timedDiscover (peer: Netget, name: string, checkHealth: boolean):
   let firstMs: number | undefined
   const started = performance.now()
 
-  try {
-    const instances = await peer.discoverServiceNode(name, {
-      checkHealth,
-      signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
-      onInstance: () => { firstMs ??= performance.now() - started }
-    })
+  const instances = await peer.discoverServiceNode(name, {
+    checkHealth,
+    signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
+    onInstance: () => { firstMs ??= performance.now() - started }
+  })
 
-    return { firstMs, completeMs: performance.now() - started, count: instances.length }
-  } catch (err) {
-    return { firstMs, completeMs: performance.now() - started, count: 0, error: `${(err as Error).name}: ${(err as Error).message}` }
-  }
+  return { firstMs, completeMs: performance.now() - started, count: instances.length }
 }
 
 async function startOne (id: string, service: string | undefined, register: boolean): Promise<{ id: string, peerId: string, multiaddr: string }> {
@@ -186,7 +193,7 @@ export const handlers = {
     return { ms: performance.now() - started }
   },
 
-  /** Times one discovery by a started node. */
+  /** Times one discovery by a started node; rejects with the discovery's error. */
   async discover (params: { id: string, name: string, checkHealth?: boolean }): Promise<DiscoverTiming> {
     return timedDiscover(node(params.id), params.name, params.checkHealth === true)
   },
@@ -226,32 +233,31 @@ export const handlers = {
 
   /**
    * Each listed node discovers `name` in a loop (one discovery in flight per
-   * node) until `durationMs` has passed; returns how many resolved with
-   * `expected` instances, how many did not, and the wall time.
+   * node) until `durationMs` has passed; reports how many resolved with
+   * `expected` instances and why each other one did not.
    */
-  async hammer (params: { ids: string[], name: string, durationMs: number, expected: number }): Promise<{ completed: number, incomplete: number, elapsedMs: number }> {
+  async hammer (params: { ids: string[], name: string, durationMs: number, expected: number }): Promise<HammerReport> {
     const clients = params.ids.map(node)
     let completed = 0
-    let incomplete = 0
+    let calls = 0
+    const failures: HammerReport['failures'] = []
     const started = performance.now()
     const deadline = started + params.durationMs
 
     await Promise.all(clients.map(async client => {
       while (performance.now() < deadline) {
+        const call = calls++
         try {
           const instances = await client.discoverServiceNode(params.name, { checkHealth: false, signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
-          if (instances.length >= params.expected) {
-            completed++
-          } else {
-            incomplete++
-          }
-        } catch {
-          incomplete++
+          expectAtLeast(instances.length, params.expected, 'instances')
+          completed++
+        } catch (err) {
+          failures.push({ call, name: (err as Error).name ?? 'Error', message: (err as Error).message ?? String(err) })
         }
       }
     }))
 
-    return { completed, incomplete, elapsedMs: performance.now() - started }
+    return { completed, calls, failures, elapsedMs: performance.now() - started }
   },
 
   /** Stops the listed nodes (withdrawing their records). */

@@ -16,21 +16,22 @@
  * @packageDocumentation
  */
 
-import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { Child } from './ipc.js'
-import { distribution } from './stats.js'
+import { coldTrial, INSTANCES_PER_SERVICE, joinTrial, measureThroughput, NETGET_FIGURES, pingTrial, startAll } from './netget-trials.js'
+import { TrialLog } from './trials.js'
+import type { NetgetFigure } from './netget-trials.js'
+import type { RssReport } from './netget-worker.js'
 import type { Distribution } from './stats.js'
-import type { DiscoverTiming, RssReport } from './netget-worker.js'
+import type { TrialFailure } from './trials.js'
+
+export type { NetgetFigure } from './netget-trials.js'
 
 /** The compiled worker module forked for every netget process. */
 const WORKER_FILE = fileURLToPath(new URL('./netget-worker.js', import.meta.url))
 
 /** The network every benchmark node joins. */
 const NETWORK = 'bench'
-
-/** Instances of each service: a cold discovery's complete set is this many records. */
-const INSTANCES_PER_SERVICE = 3
 
 /** Most nodes hosted by one worker process. */
 const NODES_PER_WORKER = 25
@@ -40,11 +41,6 @@ const MIN_WORKERS = 2
 
 /** Smallest network with a registry, a full service and two clients. */
 const MIN_NODES = 1 + INSTANCES_PER_SERVICE + 2
-
-/** The steady service that join and throughput trials discover. */
-const STEADY_SERVICE = 'steady-0'
-
-const MS_PER_SECOND = 1000
 
 /** What to measure. */
 export interface NetgetBenchOptions {
@@ -66,6 +62,8 @@ export interface NetgetBenchResult {
   nodes: number
   /** Processes the network ran in (registry included). */
   processes: number
+  /** Of those, the processes hosting client (querying) nodes. */
+  clientProcesses: number
   /** `registerWithNetwork()` of a fresh instance of a fresh service, on a node already connected to the registry. */
   registerMs: Distribution
   /** That call's duration plus a discovery issued by a node in another process right after it resolved. */
@@ -88,23 +86,21 @@ export interface NetgetBenchResult {
   rssBytesPerRegistry: number
   /** Total RSS of the registry's process after every trial, in bytes. */
   registryProcessRssBytes: number
-  /** Trials or throughput discoveries that failed or returned fewer instances than published. */
+  /** Trials and throughput discoveries that failed or returned fewer instances than published: `failedTrials.length`. */
   failures: number
-}
-
-interface Placed {
-  id: string
-  worker: Child
-}
-
-interface Started extends Placed {
-  peerId: string
-  multiaddr: string
+  /**
+   * Each of those failures (a figure's samples leave them out): every failed
+   * or incomplete trial, and every throughput discovery that failed or
+   * returned fewer instances than published.
+   */
+  failedTrials: Array<TrialFailure<NetgetFigure>>
 }
 
 /**
  * Run the netget benchmark on a fresh network of `options.nodes` nodes.
- * Every child process is shut down before the promise settles.
+ * Every child process is shut down before the promise settles. Rejects if a
+ * child dies or hangs, or if the network cannot be set up; a failed trial
+ * only lands in `failedTrials`.
  */
 export async function benchNetget (options: NetgetBenchOptions): Promise<NetgetBenchResult> {
   if (!Number.isInteger(options.nodes) || options.nodes < MIN_NODES) {
@@ -152,44 +148,19 @@ async function run (options: NetgetBenchOptions, spawn: (label: string) => Child
   })))
   const workerRss = await Promise.all(workers.map(async worker => worker.call<RssReport>('rss')))
   const steadyInstances = Math.min(INSTANCES_PER_SERVICE, serviceCount)
-
-  let failures = 0
-  const registerMs: number[] = []
-  const visibleMs: number[] = []
-  const coldFirstMs: number[] = []
-  const coldCompleteMs: number[] = []
-  const coldHealthCheckedMs: number[] = []
+  const log = new TrialLog(NETGET_FIGURES)
 
   for (let trial = 0; trial < trials; trial++) {
-    const outcome = await coldTrial(trial, serviceWorkers, clients)
-    failures += outcome.failures
-    registerMs.push(outcome.registerMs)
-    visibleMs.push(outcome.visibleMs)
-    if (outcome.cold.firstMs !== undefined) {
-      coldFirstMs.push(outcome.cold.firstMs)
-    }
-    coldCompleteMs.push(outcome.cold.completeMs)
-    coldHealthCheckedMs.push(outcome.healthChecked.completeMs)
+    await coldTrial(log, trial, serviceWorkers, clients)
   }
-
-  const joinMs: number[] = []
-
   for (let trial = 0; trial < trials; trial++) {
-    const joined = await clientWorkers[trial % clientWorkers.length].call<{ ms: number, count: number }>('join', { name: STEADY_SERVICE })
-    joinMs.push(joined.ms)
-    failures += joined.count === steadyInstances ? 0 : 1
+    await joinTrial(log, trial, clientWorkers, steadyInstances)
   }
-
-  const pingMs: number[] = []
-
   for (let trial = 0; trial < trials; trial++) {
-    const client = clients[trial % clients.length]
-    const target = services[trial % services.length]
-    pingMs.push((await client.worker.call<{ ms: number }>('ping', { id: client.id, target: target.multiaddr })).ms)
+    await pingTrial(log, trial, clients, services)
   }
 
-  const throughput = await measureThroughput(clients, clientWorkers, concurrency, options.throughputMs, steadyInstances)
-  failures += throughput.incomplete
+  const discoveriesPerSecond = await measureThroughput(log, clients, clientWorkers, concurrency, options.throughputMs, steadyInstances)
   const registryRss = await registry.call<RssReport>('rss')
   const hosted = workerRss.reduce((sum, report) => sum + report.nodes, 0)
   const grown = workerRss.reduce((sum, report) => sum + Math.max(0, report.rss - report.baseline), 0)
@@ -197,104 +168,19 @@ async function run (options: NetgetBenchOptions, spawn: (label: string) => Child
   return {
     nodes,
     processes: workers.length + 1,
-    registerMs: distribution(registerMs),
-    visibleMs: distribution(visibleMs),
-    coldFirstMs: distribution(coldFirstMs),
-    coldCompleteMs: distribution(coldCompleteMs),
-    coldHealthCheckedMs: distribution(coldHealthCheckedMs),
-    joinMs: distribution(joinMs),
-    pingMs: distribution(pingMs),
-    discoveriesPerSecond: throughput.perSecond,
+    clientProcesses: clientWorkers.length,
+    registerMs: log.distribution('registerMs'),
+    visibleMs: log.distribution('visibleMs'),
+    coldFirstMs: log.distribution('coldFirstMs'),
+    coldCompleteMs: log.distribution('coldCompleteMs'),
+    coldHealthCheckedMs: log.distribution('coldHealthCheckedMs'),
+    joinMs: log.distribution('joinMs'),
+    pingMs: log.distribution('pingMs'),
+    discoveriesPerSecond,
     rssBytesPerNode: grown / hosted,
     rssBytesPerRegistry: Math.max(0, registryRss.rss - registryRss.baseline),
     registryProcessRssBytes: registryRss.rss,
-    failures
-  }
-}
-
-/** Starts nodes on their workers, all workers at once. */
-async function startAll (specs: Array<Placed & { service?: string, register?: boolean }>): Promise<Started[]> {
-  const byWorker = new Map<Child, typeof specs>()
-  specs.forEach(spec => { byWorker.set(spec.worker, [...(byWorker.get(spec.worker) ?? []), spec]) })
-  const started = new Map<string, Started>()
-
-  await Promise.all([...byWorker].map(async ([worker, list]) => {
-    const nodes = list.map(({ id, service, register }) => ({ id, service, register }))
-    for (const node of await worker.call<Array<{ id: string, peerId: string, multiaddr: string }>>('startNodes', { nodes })) {
-      started.set(node.id, { ...node, worker })
-    }
-  }))
-
-  return specs.map(spec => started.get(spec.id) as Started)
-}
-
-async function stopAll (nodes: Placed[]): Promise<void> {
-  const byWorker = new Map<Child, string[]>()
-  nodes.forEach(node => { byWorker.set(node.worker, [...(byWorker.get(node.worker) ?? []), node.id]) })
-  await Promise.all([...byWorker].map(async ([worker, ids]) => worker.call('stopNodes', { ids })))
-}
-
-interface ColdTrial {
-  registerMs: number
-  visibleMs: number
-  cold: DiscoverTiming
-  healthChecked: DiscoverTiming
-  failures: number
-}
-
-/**
- * One trial on a fresh service name: start its instances (untimed, each
- * connected to the registry); register the first (timed) and let client A
- * discover it; register the others; then client B discovers it cold with
- * `checkHealth: false` and client C with the default health check. A, B and C
- * are three different client nodes in another process, and none of them has
- * asked for this name before.
- */
-async function coldTrial (trial: number, serviceWorkers: Child[], clients: Started[]): Promise<ColdTrial> {
-  const name = `svc-${trial}-${randomBytes(4).toString('hex')}`
-  const instances = await startAll(Array.from({ length: INSTANCES_PER_SERVICE }, (_, index) => ({
-    id: `t${trial}-${index}`,
-    worker: serviceWorkers[(trial + index) % serviceWorkers.length],
-    service: name
-  })))
-  const [a, b, c] = [0, 1, 2].map(offset => clients[(trial + offset) % clients.length])
-
-  try {
-    const [first, ...rest] = instances
-    const registered = await first.worker.call<{ ms: number }>('register', { id: first.id })
-    const seen = await a.worker.call<DiscoverTiming>('discover', { id: a.id, name })
-    await Promise.all(rest.map(async instance => instance.worker.call('register', { id: instance.id })))
-    const cold = await b.worker.call<DiscoverTiming>('discover', { id: b.id, name })
-    const healthChecked = await c.worker.call<DiscoverTiming>('discover', { id: c.id, name, checkHealth: true })
-    const failures = [seen.count >= 1, cold.count === INSTANCES_PER_SERVICE, healthChecked.count === INSTANCES_PER_SERVICE].filter(ok => !ok).length
-
-    return { registerMs: registered.ms, visibleMs: registered.ms + seen.completeMs, cold, healthChecked, failures }
-  } finally {
-    await stopAll(instances)
-  }
-}
-
-/**
- * `concurrency` client nodes (the steady clients, topped up with extra client
- * nodes for the phase) discover the steady service in a loop, one discovery
- * in flight each, for `durationMs`; returns complete discoveries per second.
- */
-async function measureThroughput (clients: Started[], clientWorkers: Child[], concurrency: number, durationMs: number, expected: number): Promise<{ perSecond: number, incomplete: number }> {
-  const extra = await startAll(Array.from({ length: Math.max(0, concurrency - clients.length) }, (_, index) => ({
-    id: `h${index}`,
-    worker: clientWorkers[index % clientWorkers.length]
-  })))
-
-  try {
-    const hammering = [...clients, ...extra].slice(0, concurrency)
-    const byWorker = new Map<Child, string[]>()
-    hammering.forEach(node => { byWorker.set(node.worker, [...(byWorker.get(node.worker) ?? []), node.id]) })
-    const results = await Promise.all([...byWorker].map(async ([worker, ids]) => worker.call<{ completed: number, incomplete: number, elapsedMs: number }>('hammer', { ids, name: STEADY_SERVICE, durationMs, expected })))
-    const completed = results.reduce((sum, result) => sum + result.completed, 0)
-    const elapsedMs = Math.max(...results.map(result => result.elapsedMs))
-
-    return { perSecond: completed / (elapsedMs / MS_PER_SECOND), incomplete: results.reduce((sum, result) => sum + result.incomplete, 0) }
-  } finally {
-    await stopAll(extra)
+    failures: log.failures.length,
+    failedTrials: log.failures
   }
 }

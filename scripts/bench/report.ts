@@ -1,19 +1,24 @@
 /**
  * The benchmark's report: one table of netget and hyperdht figures per
- * network size with the ratio netget/hyperdht, as console text, markdown and
- * JSON.
+ * network size with the ratio netget/hyperdht and the failed trials of
+ * each side, as console text and markdown, and the same rows and failures as
+ * flat lists for `latest.json`.
  *
  * @packageDocumentation
  */
 
-import type { HyperdhtBenchResult } from './hyperdht.js'
-import type { NetgetBenchResult } from './netget.js'
+import type { HyperdhtBenchResult, HyperdhtFigure } from './hyperdht.js'
+import type { NetgetBenchResult, NetgetFigure } from './netget.js'
 import type { Distribution } from './stats.js'
+import type { TrialFailure } from './trials.js'
 
 const BYTES_PER_MB = 1024 * 1024
 
 /** Size at which the first milestone applies. */
 const MILESTONE_NODES = 50
+
+/** Failures printed per figure and side; the JSON keeps all of them. */
+const PRINTED_FAILURES = 5
 
 /** One network size's results. */
 export interface SizeResult {
@@ -48,33 +53,68 @@ export interface Row {
   ratio?: number
   /** The first milestone at N=50, like `≤ 5`, and whether it is met. */
   milestone?: string
+  /** Failed trials of the figure on each side; `hyperdht` absent where it has no counterpart. */
+  failed: { netget: TrialFailure[], hyperdht?: TrialFailure[] }
+}
+
+/** One row of `latest.json`'s `rows`: the table's figure name, medians (or single figures) and ratio. */
+export interface JsonRow {
+  nodes: number
+  figure: string
+  unit: string
+  netget: number | null
+  hyperdht: number | null
+  ratio: number | null
+  /** Failed trials of the figure per side (`hyperdht` null where it has no counterpart). */
+  failed: { netget: number, hyperdht: number | null }
+}
+
+/** One entry of `latest.json`'s `failures`. */
+export interface JsonFailure {
+  nodes: number
+  /** The table's figure name. */
+  figure: string
+  /** Which system's trial failed. */
+  side: 'netget' | 'hyperdht'
+  trial: number
+  /** `"Name: message"`. */
+  error: string
 }
 
 /** The rows of every size. */
 export function rows (report: BenchReport): Row[] {
   return report.sizes.flatMap(({ nodes, netget, hyperdht }) => {
     const goal = (text: string, met: boolean): string | undefined => nodes === MILESTONE_NODES ? `${text} ${met ? 'met' : 'missed'}` : undefined
-    const time = (figure: string, ours: Distribution, theirs: Distribution | undefined, target?: number): Row => ({
-      nodes,
-      figure,
-      unit: 'ms',
-      netget: [ours.median, ours.p95],
-      hyperdht: theirs === undefined ? undefined : [theirs.median, theirs.p95],
-      ratio: theirs === undefined ? undefined : ours.median / theirs.median,
-      milestone: target === undefined ? undefined : goal(`≤ ${target}`, ours.median <= target)
+    const failed = (ours: NetgetFigure, theirs?: HyperdhtFigure): Row['failed'] => ({
+      netget: netget.failedTrials.filter(failure => failure.figure === ours),
+      hyperdht: theirs === undefined ? undefined : hyperdht.failedTrials.filter(failure => failure.figure === theirs)
     })
+    const time = (figure: string, ours: NetgetFigure & keyof NetgetBenchResult, theirs: HyperdhtFigure & keyof HyperdhtBenchResult | undefined, target?: number): Row => {
+      const a = netget[ours] as Distribution
+      const b = theirs === undefined ? undefined : hyperdht[theirs] as Distribution
+      return {
+        nodes,
+        figure,
+        unit: 'ms',
+        netget: [a.median, a.p95],
+        hyperdht: b === undefined ? undefined : [b.median, b.p95],
+        ratio: b === undefined ? undefined : a.median / b.median,
+        milestone: target === undefined ? undefined : goal(`≤ ${target}`, a.median <= target),
+        failed: failed(ours, theirs)
+      }
+    }
     const mb = (figure: string, ours: number, theirs: number): Row => ({
-      nodes, figure, unit: 'MB', netget: [ours / BYTES_PER_MB], hyperdht: [theirs / BYTES_PER_MB], ratio: ours / theirs
+      nodes, figure, unit: 'MB', netget: [ours / BYTES_PER_MB], hyperdht: [theirs / BYTES_PER_MB], ratio: ours / theirs, failed: { netget: [], hyperdht: [] }
     })
 
     return [
-      time('registration → visible (vs announce)', netget.visibleMs, hyperdht.announceMs, 25),
-      time('register call (vs announce)', netget.registerMs, hyperdht.announceMs),
-      time('cold discovery, first instance (vs lookup first)', netget.coldFirstMs, hyperdht.lookupFirstMs, 5),
-      time('cold discovery, complete (vs lookup complete)', netget.coldCompleteMs, hyperdht.lookupCompleteMs, 25),
-      time('cold discovery, complete + health check', netget.coldHealthCheckedMs, undefined),
-      time('join → first discovery (vs bootstrap + lookup)', netget.joinMs, hyperdht.joinMs, 100),
-      time('ping RTT', netget.pingMs, hyperdht.pingMs),
+      time('registration → visible (vs announce)', 'visibleMs', 'announceMs', 25),
+      time('register call (vs announce)', 'registerMs', 'announceMs'),
+      time('cold discovery, first instance (vs lookup first)', 'coldFirstMs', 'lookupFirstMs', 5),
+      time('cold discovery, complete (vs lookup complete)', 'coldCompleteMs', 'lookupCompleteMs', 25),
+      time('cold discovery, complete + health check', 'coldHealthCheckedMs', undefined),
+      time('join → first discovery (vs bootstrap + lookup)', 'joinMs', 'joinMs', 100),
+      time('ping RTT', 'pingMs', 'pingMs'),
       {
         nodes,
         figure: `discoveries/s, one registry, ${report.concurrency} clients (vs lookups/s)`,
@@ -82,7 +122,8 @@ export function rows (report: BenchReport): Row[] {
         netget: [netget.discoveriesPerSecond],
         hyperdht: [hyperdht.lookupsPerSecond],
         ratio: netget.discoveriesPerSecond / hyperdht.lookupsPerSecond,
-        milestone: goal('≥ 1000', netget.discoveriesPerSecond >= 1000)
+        milestone: goal('≥ 1000', netget.discoveriesPerSecond >= 1000),
+        failed: failed('discoveriesPerSecond', 'lookupsPerSecond')
       },
       mb('RSS per node', netget.rssBytesPerNode, hyperdht.rssBytesPerNode),
       mb('RSS per registry (vs per node)', netget.rssBytesPerRegistry, hyperdht.rssBytesPerNode)
@@ -109,19 +150,67 @@ function pair (values: [number, number?] | undefined): [string, string] {
 
 /** The table as markdown. */
 export function markdown (report: BenchReport): string {
-  const header = '| N | figure | unit | netget median | netget p95 | hyperdht median | hyperdht p95 | netget/hyperdht | milestone (N=50) |'
+  const header = '| N | figure | unit | netget median | netget p95 | hyperdht median | hyperdht p95 | netget/hyperdht | failed trials netget | failed trials hyperdht | milestone (N=50) |'
   const lines = rows(report).map(row => {
     const [ngMedian, ngP95] = pair(row.netget)
     const [hdMedian, hdP95] = pair(row.hyperdht)
-    return `| ${row.nodes} | ${row.figure} | ${row.unit} | ${ngMedian} | ${ngP95} | ${hdMedian} | ${hdP95} | ${row.ratio === undefined ? '—' : `${num(row.ratio)}×`} | ${row.milestone ?? ''} |`
+    const ratio = row.ratio === undefined ? '—' : `${num(row.ratio)}×`
+    return `| ${row.nodes} | ${row.figure} | ${row.unit} | ${ngMedian} | ${ngP95} | ${hdMedian} | ${hdP95} | ${ratio} | ${row.failed.netget.length} | ${row.failed.hyperdht?.length ?? '—'} | ${row.milestone ?? ''} |`
   })
-  return [header, '|---:|---|---|---:|---:|---:|---:|---:|---|', ...lines].join('\n')
+  return [header, '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|', ...lines].join('\n')
 }
 
-/** Notes printed under the table: failures and process layout. */
+/** The line under the table naming each side's process layout. */
+export function layout (report: BenchReport): string {
+  const netget = report.sizes.map(({ nodes, netget }) => `N=${nodes}: ${netget.processes} processes, clients in ${netget.clientProcesses}`).join('; ')
+  return `Layout: netget — the registry alone in one process, service nodes and client (querying) nodes in separate worker processes (${netget}); ` +
+    'hyperdht — the testnet\'s N−1 DHT server nodes (bootstrap and announcers) in one process, the querying node (ephemeral) in another (2 processes). ' +
+    'On both sides every discovery/lookup, join and ping crosses a process boundary.'
+}
+
+/** Notes printed under the table: per size, trials counted and the registry process. */
 export function notes (report: BenchReport): string[] {
   return report.sizes.map(({ nodes, netget, hyperdht }) =>
-    `N=${nodes}: netget in ${netget.processes} processes (registry alone), ${netget.failures} failed or incomplete discoveries; ` +
+    `N=${nodes}: ${netget.failures} netget and ${hyperdht.failures} hyperdht failed trials or throughput calls (left out of every figure); ` +
     `registry process RSS ${num(netget.registryProcessRssBytes / BYTES_PER_MB)} MB total; ` +
-    `hyperdht in 1 process, lookup first result found in ${hyperdht.lookupFirstMs.samples}/${report.trials} trials`)
+    `hyperdht lookup first result found in ${hyperdht.lookupFirstMs.samples}/${report.trials} trials`)
+}
+
+/** Every failure as printed lines: side, size, figure, trial and error; at most a few per figure and side. */
+export function failureLines (report: BenchReport): string[] {
+  const lines: string[] = []
+
+  for (const row of rows(report)) {
+    for (const side of ['netget', 'hyperdht'] as const) {
+      const failures = row.failed[side] ?? []
+      failures.slice(0, PRINTED_FAILURES).forEach(failure => {
+        lines.push(`FAILED ${side} N=${row.nodes} "${row.figure}" trial ${failure.trial}: ${failure.error}`)
+      })
+      if (failures.length > PRINTED_FAILURES) {
+        lines.push(`FAILED ${side} N=${row.nodes} "${row.figure}": … and ${failures.length - PRINTED_FAILURES} more (see latest.json)`)
+      }
+    }
+  }
+
+  return lines
+}
+
+/** The table's rows as `latest.json`'s flat `rows`. */
+export function jsonRows (report: BenchReport): JsonRow[] {
+  const finite = (value: number | undefined): number | null => value === undefined || !Number.isFinite(value) ? null : value
+  return rows(report).map(row => ({
+    nodes: row.nodes,
+    figure: row.figure,
+    unit: row.unit,
+    netget: finite(row.netget[0]),
+    hyperdht: finite(row.hyperdht?.[0]),
+    ratio: finite(row.ratio),
+    failed: { netget: row.failed.netget.length, hyperdht: row.failed.hyperdht?.length ?? null }
+  }))
+}
+
+/** Every failure under the table's figure names, as `latest.json`'s flat `failures`. */
+export function jsonFailures (report: BenchReport): JsonFailure[] {
+  return rows(report).flatMap(row => (['netget', 'hyperdht'] as const).flatMap(side =>
+    (row.failed[side] ?? []).map(failure => ({ nodes: row.nodes, figure: row.figure, side, trial: failure.trial, error: failure.error }))))
 }

@@ -11,18 +11,22 @@
  * - `--profile`: every child process writes a V8 CPU profile to
  *   `bench-results/profiles/` (open in Chrome DevTools).
  *
+ * Exit code: 0 when every trial of every figure succeeded; 1 when any trial
+ * failed or came back incomplete (each is printed, counted in the table and
+ * listed in `latest.json`, and left out of the figures), and 1 when a child
+ * process died or hung or the run could not be set up (nothing is written).
+ *
  * @packageDocumentation
  */
 
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, totalmem, release } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Child } from './ipc.js'
+import { describe } from './errors.js'
+import { benchHyperdht } from './hyperdht.js'
 import { benchNetget } from './netget.js'
-import { markdown, notes } from './report.js'
-import type { HyperdhtBenchResult } from './hyperdht.js'
+import { failureLines, jsonFailures, jsonRows, layout, markdown, notes } from './report.js'
 import type { BenchReport, SizeResult } from './report.js'
 
 const RESULTS_DIR = 'bench-results'
@@ -35,7 +39,8 @@ const DEFAULT_THROUGHPUT_MS = 2_500
 const QUICK_THROUGHPUT_MS = 1_000
 const BYTES_PER_GB = 1024 ** 3
 
-const HYPERDHT_WORKER = fileURLToPath(new URL('./hyperdht-worker.js', import.meta.url))
+/** How long the process may linger after the run before it is made to exit, in ms (a leaked handle must not hang it). */
+const EXIT_WATCHDOG_MS = 10_000
 
 /** Parsed command line. */
 interface Flags {
@@ -83,18 +88,12 @@ function machine (): string {
   return `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / BYTES_PER_GB)} GB, Linux ${release()}, Node ${process.version}`
 }
 
-async function benchHyperdhtInChild (nodes: number, trials: number, concurrency: number, execArgv: string[]): Promise<HyperdhtBenchResult> {
-  const child = Child.fork(HYPERDHT_WORKER, `hyperdht-${nodes}`, ['--expose-gc', ...execArgv])
-
-  try {
-    return await child.call<HyperdhtBenchResult>('bench', { nodes, trials, concurrency })
-  } finally {
-    await child.close()
-  }
-}
-
-/** Runs every size, prints the table, writes `bench-results/`. */
-export async function main (argv: string[]): Promise<void> {
+/**
+ * Runs every size, prints the table, writes `bench-results/`; resolves to
+ * the exit code: 1 if any trial failed, else 0. Rejects if a child process
+ * died or hung.
+ */
+export async function main (argv: string[]): Promise<number> {
   const flags = parseFlags(argv)
   const profileDir = join(RESULTS_DIR, 'profiles')
   const execArgv = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
@@ -107,7 +106,7 @@ export async function main (argv: string[]): Promise<void> {
     process.stderr.write(`N=${nodes}: netget...`)
     const netget = await benchNetget({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv: ['--expose-gc', ...execArgv] })
     process.stderr.write(' hyperdht...')
-    const hyperdht = await benchHyperdhtInChild(nodes, flags.trials, flags.concurrency, execArgv)
+    const hyperdht = await benchHyperdht({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv })
     process.stderr.write(` done (${Math.round((performance.now() - started) / 1000)} s)\n`)
     sizes.push({ nodes, netget, hyperdht })
   }
@@ -122,21 +121,43 @@ export async function main (argv: string[]): Promise<void> {
     sizes
   }
   const table = markdown(report)
+  const failed = sizes.reduce((sum, size) => sum + size.netget.failures + size.hyperdht.failures, 0)
   const text = [
     `netget vs hyperdht — ${report.date.slice(0, 10)}, ${report.machine}`,
     `${report.command}: ${report.trials} trials per figure, loopback; 1-min load average ${report.load.map(load => load.toFixed(1)).join(' → ')} on ${cpus().length} cores`,
     '',
     table,
     '',
-    ...notes(report)
+    layout(report),
+    '',
+    ...notes(report),
+    '',
+    failed === 0 ? 'No trial failed.' : `FAILED: ${failed} trials or throughput calls (left out of the figures; exit code 1):`,
+    ...failureLines(report)
   ].join('\n')
   const stamp = report.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')
 
+  const json = JSON.stringify({ ...report, rows: jsonRows(report), failures: jsonFailures(report) }, null, 2) + '\n'
+
   console.log(text)
-  await writeFile(join(RESULTS_DIR, `bench-${stamp}.json`), JSON.stringify(report, null, 2) + '\n')
+  await writeFile(join(RESULTS_DIR, `bench-${stamp}.json`), json)
   await writeFile(join(RESULTS_DIR, `bench-${stamp}.md`), text + '\n')
-  await writeFile(join(RESULTS_DIR, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+  await writeFile(join(RESULTS_DIR, 'latest.json'), json)
   await writeFile(join(RESULTS_DIR, 'latest.md'), text + '\n')
+
+  return failed === 0 ? 0 : 1
 }
 
-await main(process.argv.slice(2))
+/** Runs {@link main} on `argv` and exits with its code (1 on any error), even if a handle is left open. */
+async function cli (argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv)
+  } catch (err) {
+    process.stderr.write(`\nbench failed: ${describe(err)}\n`)
+    process.exitCode = 1
+  }
+
+  setTimeout(() => { process.exit() }, EXIT_WATCHDOG_MS).unref()
+}
+
+await cli(process.argv.slice(2))
