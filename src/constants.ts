@@ -109,3 +109,15 @@ export const KEY_FILE = 'peer.key'
 
 /** File in a data directory holding the pid of the process using it. */
 export const LOCK_FILE = 'lock'
+
+/** How long a credential is valid when `network grant` is given no `--ttl`: a day, so a credential that leaks or is revoked dies on its own within a day even where the revocation never arrives, while a daily renewal job keeps honest peers going. */
+export const DEFAULT_CREDENTIAL_TTL = 24 * 60 * 60_000
+
+/** The longest validity a credential may have; a revocation is kept this long after it was issued, since no credential it revokes can outlive it. */
+export const MAX_CREDENTIAL_TTL = 30 * 24 * 60 * 60_000
+
+/** Largest credential or revocation envelope accepted, in bytes. */
+export const MAX_CREDENTIAL_BYTES = 4 * 1024
+
+/** Most name patterns one `publish` credential may carry. */
+export const MAX_CREDENTIAL_NAMES = 64

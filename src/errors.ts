@@ -217,3 +217,25 @@ export class ChannelError extends Error {
     this.remote = options?.remote ?? false
   }
 }
+
+/** Why a credential was refused (see docs/PROTOCOL.md, "Credentials"). */
+export type CredentialErrorReason = 'missing' | 'malformed' | 'expired' | 'not-yet-valid' | 'wrong-network' | 'wrong-authority' | 'wrong-peer' | 'wrong-role' | 'name-not-granted' | 'revoked'
+
+/**
+ * A credential of a closed network is missing or does not allow what was
+ * asked. `reason` says which rule failed; the message says what to do.
+ */
+export class CredentialError extends Error {
+  static name = 'CredentialError'
+  name = 'CredentialError'
+  /** Which rule failed. */
+  readonly reason: CredentialErrorReason
+  /** The network concerned. */
+  readonly network: string
+
+  constructor (message: string, reason: CredentialErrorReason, network: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+    this.network = network
+  }
+}
