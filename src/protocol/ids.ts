@@ -14,3 +14,17 @@ export function lookupProtocol (network: string): string {
 export function dhtDatastorePrefix (network: string): string {
   return `/netget/${network}/dht`
 }
+
+/** The trust protocol id of a closed network: `/netget/<namespace>/trust/1.0.0`. */
+export function trustProtocol (namespace: string): string {
+  return `/netget/${namespace}/trust/1.0.0`
+}
+
+/**
+ * The namespace of a network in protocol ids and keys: its name, or for a
+ * closed network `<name>@<authority peer ID>`, so two networks of one name
+ * with different authorities never meet.
+ */
+export function networkNamespace (network: string, authority?: string): string {
+  return authority === undefined ? network : `${network}@${authority}`
+}
