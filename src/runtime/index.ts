@@ -4,7 +4,7 @@
  * health, and for registries the record index, lookup server and pruning,
  * plus channels). `Netget` is a facade over it.
  */
-import type { NetgetConfig } from '../options.js'
+import type { NetgetConfig } from '../options/index.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
 import type { AnnounceResult } from '../service/announcer.js'
 import type { ServiceInstance } from '../types.js'
