@@ -3,8 +3,14 @@
  * durations. Each is applied once, with `??`, where the options are read.
  */
 
+/** The kind of node created when no `nodeType` is given. */
+export const DEFAULT_NODE_TYPE = 'service'
+
 /** The network a node joins when none is given. */
 export const DEFAULT_NETWORK = 'development'
+
+/** Where data directories live by default (relative to the working directory): `<root>/<network>/<name>`. */
+export const DATA_DIR_ROOT = '.netget'
 
 /** How long a published service record stays valid. */
 export const DEFAULT_RECORD_TTL = 10 * 60_000
@@ -74,6 +80,9 @@ export const DEFAULT_REGISTRY_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/t
 
 /** Where a service node listens when no `listen` option is given. */
 export const DEFAULT_SERVICE_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
+
+/** Addresses a node publishes instead of its listen addresses when no `announce` option is given: none. */
+export const DEFAULT_ANNOUNCE: string[] = []
 
 /** Connection limit raised for registries, which every peer of a network connects to. */
 export const REGISTRY_MAX_CONNECTIONS = 2_000

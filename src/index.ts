@@ -29,7 +29,7 @@ import './polyfills.js'
 
 export { Netget } from './netget.js'
 export type { ServiceInstance, InstanceHealth, NetgetEvents, RegistryEventDetail, DiscoverOptions, NetgetStatus, StopOptions } from './netget.js'
-export type { NetgetInit, NetgetConfig, NodeType } from './options.js'
+export type { NetgetInit, NetgetConfig, NodeType } from './options/index.js'
 export type { AnnounceResult } from './service/announcer.js'
 export type { ServiceRecord, ServiceMetadata } from './records/record.js'
 export type { BootstrapList } from './registries/bootstrap-list.js'

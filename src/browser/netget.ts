@@ -5,7 +5,7 @@ import { parseRegistryAddress } from '../registries/registry-address.js'
 import { checkDialPolicy, DialPolicy } from './dial-policy.js'
 import type { DialPolicyMode } from './dial-policy.js'
 import type { DiscoverOptions, ServiceInstance } from '../netget.js'
-import type { NetgetInit } from '../options.js'
+import type { NetgetInit } from '../options/index.js'
 import type { AnnounceResult } from '../service/announcer.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 

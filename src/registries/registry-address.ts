@@ -22,7 +22,7 @@ export function parseRegistryAddress (input: unknown, option = 'registryNodes'):
   const example = '/ip4/203.0.113.5/tcp/4001/p2p/12D3KooW...'
 
   if (typeof input !== 'string' && !isMultiaddrLike(input)) {
-    throw new InvalidOptionsError(`${option}: a registry address must be a multiaddr string like ${example}, got ${describe(input)}`)
+    throw new InvalidOptionsError(`${option}: a registry address must be a multiaddr string like ${example}, got ${describe(input)}`, { option })
   }
 
   let ma: Multiaddr
@@ -30,13 +30,13 @@ export function parseRegistryAddress (input: unknown, option = 'registryNodes'):
   try {
     ma = typeof input === 'string' ? multiaddr(input) : input
   } catch (err) {
-    throw new InvalidOptionsError(`${option}: ${preview(String(input))} is not a valid multiaddr (expected something like ${example})`, { cause: err })
+    throw new InvalidOptionsError(`${option}: ${preview(String(input))} is not a valid multiaddr (expected something like ${example})`, { cause: err, option })
   }
 
   const peerIdString = ma.getComponents().findLast(component => component.name === 'p2p')?.value
 
   if (peerIdString === undefined) {
-    throw new InvalidOptionsError(`${option}: ${preview(ma.toString())} has no /p2p/<peer id> part; append the registry's peer ID (netget-peer --bootstrap prints full addresses)`)
+    throw new InvalidOptionsError(`${option}: ${preview(ma.toString())} has no /p2p/<peer id> part; append the registry's peer ID (netget-peer --bootstrap prints full addresses)`, { option })
   }
 
   let peerId: PeerId
@@ -44,7 +44,7 @@ export function parseRegistryAddress (input: unknown, option = 'registryNodes'):
   try {
     peerId = peerIdFromString(peerIdString)
   } catch (err) {
-    throw new InvalidOptionsError(`${option}: ${preview(peerIdString)} in ${preview(ma.toString())} is not a valid peer ID`, { cause: err })
+    throw new InvalidOptionsError(`${option}: ${preview(peerIdString)} in ${preview(ma.toString())} is not a valid peer ID`, { cause: err, option })
   }
 
   return { multiaddr: ma, peerId }

@@ -1,5 +1,5 @@
 /** What a {@link Runtime} is made from and reports to its owner. */
-import type { NetgetConfig } from '../options.js'
+import type { NetgetConfig } from '../options/index.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
 import type { AnnounceResult } from '../service/announcer.js'
 import type { ServiceInstance } from '../types.js'

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Netget } from '../netget.js'
-import type { NetgetInit } from '../options.js'
+import type { NetgetInit } from '../options/index.js'
 
 /** Timers that make a testnet react in milliseconds instead of minutes. */
 export const TESTNET_TIMERS = {

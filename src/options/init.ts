@@ -1,0 +1,179 @@
+import type { ServiceMetadata } from '../records/record.js'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The two kinds of netget node. */
+export type NodeType = 'service' | 'registry'
+
+/**
+ * Options of `new Netget()`. Every one is optional; durations are in
+ * milliseconds.
+ *
+ * Each option's default, unit, meaning and check live in one table,
+ * `OPTIONS` in `./table.ts`; the `@default` of every option here must read
+ * exactly as that table prints it (test/options.spec.ts compares them).
+ */
+export interface NetgetInit {
+  /**
+   * `service`: a node that may publish one service and discover others (a
+   * DHT client). `registry`: a stable DHT server that stores records and
+   * answers lookups.
+   *
+   * @default `'service'`
+   */
+  nodeType?: NodeType
+  /**
+   * The service this node publishes; `metadata.name` is its name. Any JSON
+   * object up to 8 KiB.
+   *
+   * @default none: the node publishes nothing (discovery only)
+   */
+  metadata?: ServiceMetadata
+  /**
+   * The network to join: `development`, `production` or any name of 1 to 32
+   * lowercase letters, digits and inner dashes.
+   *
+   * @default `'development'`
+   */
+  network?: string
+  /**
+   * Registry multiaddrs, each ending in `/p2p/<peer id>`. When given,
+   * bootstrap.json is not read.
+   *
+   * @default the network's list in bootstrap.json
+   */
+  registryNodes?: Array<string | Multiaddr>
+  /**
+   * A bootstrap.json to read instead of the default (see the README).
+   *
+   * @default `$NETGET_BOOTSTRAP`, `./bootstrap.json`, or the file shipped with the package
+   */
+  bootstrapFile?: string
+  /**
+   * Multiaddrs to listen on.
+   *
+   * @default registries: `['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']`; services with a name: `['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']` (free ports); discovery-only nodes: `[]`
+   */
+  listen?: string[]
+  /**
+   * Multiaddrs to publish instead of the listen addresses (for NAT or proxies).
+   *
+   * @default `[]`
+   */
+  announce?: string[]
+  /**
+   * Where the node keeps its identity key (and, for registries, its records).
+   * `false` keeps everything in memory (a new peer ID on every start).
+   *
+   * @default registries: `'.netget/<network>/registry'`; services with a name: `'.netget/<network>/<name>'`; discovery-only nodes: `false`
+   */
+  dataDir?: string | false
+  /**
+   * Use this key as the node's identity instead of the one in `dataDir`.
+   *
+   * @default the key in `dataDir` (created on first start), or a new one on every start when `dataDir` is `false`
+   */
+  privateKey?: PrivateKey
+  /**
+   * How long a published record stays valid, in milliseconds; at most 24
+   * hours.
+   *
+   * @default `600_000`
+   */
+  recordTtl?: number
+  /**
+   * How often a service re-publishes its record, in milliseconds; must be
+   * less than `recordTtl`.
+   *
+   * @default `180_000`, or a third of `recordTtl` when that is less
+   */
+  reannounceInterval?: number
+  /**
+   * Random spread of each re-announce, as a fraction of the interval (0 to
+   * 0.5).
+   *
+   * @default `0.1`
+   */
+  reannounceJitter?: number
+  /**
+   * How often tracked instances are pinged, in milliseconds.
+   *
+   * @default `10_000`
+   */
+  healthInterval?: number
+  /**
+   * How long one health ping may take, in milliseconds.
+   *
+   * @default `2_000`
+   */
+  healthTimeout?: number
+  /**
+   * Failed pings in a row after which a healthy instance is unhealthy.
+   *
+   * @default `3`
+   */
+  healthFailureThreshold?: number
+  /**
+   * Timeout of a public operation called without a signal, in milliseconds.
+   *
+   * @default `10_000`
+   */
+  operationTimeout?: number
+  /**
+   * Timeout of one request to one registry, in milliseconds.
+   *
+   * @default `3_000`
+   */
+  requestTimeout?: number
+  /**
+   * Timeout of one dial to a registry, in milliseconds.
+   *
+   * @default `5_000`
+   */
+  dialTimeout?: number
+  /**
+   * First delay before redialling a lost registry, in milliseconds; it
+   * doubles (with jitter) up to `redialMaxDelay`.
+   *
+   * @default `500`
+   */
+  redialMinDelay?: number
+  /**
+   * Longest delay between redials of a lost registry, in milliseconds; not
+   * less than `redialMinDelay`.
+   *
+   * @default `30_000`, or `redialMinDelay` when that is more
+   */
+  redialMaxDelay?: number
+  /**
+   * How often a registry deletes expired records, in milliseconds.
+   *
+   * @default `60_000`
+   */
+  recordCleanupInterval?: number
+  /**
+   * Most open connections.
+   *
+   * @default registries: `2_000`; others: `300`
+   */
+  maxConnections?: number
+  /**
+   * A libp2p connection gater deciding which peers and addresses this node
+   * may dial or accept.
+   *
+   * @default none in Node; in a browser, the page's dial policy (`dialPolicy`)
+   */
+  connectionGater?: ConnectionGater
+}
+
+/** The options that have no default: after validation they may still be absent. */
+export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'connectionGater'
+
+/**
+ * Options after validation, with every default applied: {@link NetgetInit}
+ * with every option that has a default required, plus the service name.
+ */
+export type NetgetConfig = Required<Omit<NetgetInit, OptionalOption>> & Pick<NetgetInit, OptionalOption> & {
+  /** `metadata.name`, when the node publishes a service. */
+  serviceName?: string
+}
