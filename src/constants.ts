@@ -139,3 +139,6 @@ export const CREDENTIAL_WAIT_TIMEOUT = 3_000
 
 /** How often a node of a closed network asks its registries for revocations. */
 export const DEFAULT_REVOCATION_REFRESH_INTERVAL = 30_000
+
+/** A network as records and keys name it: its name, or for a closed network `<name>@<authority peer ID>`. */
+export const NETWORK_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?(?:@[1-9A-HJ-NP-Za-km-z]{32,64})?$/

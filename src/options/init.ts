@@ -164,10 +164,47 @@ export interface NetgetInit {
    * @default none in Node; in a browser, the page's dial policy (`dialPolicy`)
    */
   connectionGater?: ConnectionGater
+  /**
+   * The peer ID of a closed network's authority: only peers holding a
+   * credential it signed may publish (and, where registries restrict reads,
+   * look up); see the README, "Closed networks".
+   *
+   * @default the network's `authority` in bootstrap.json; none (an open network)
+   */
+  authority?: string
+  /**
+   * This node's credential on a closed network: the path of a file written
+   * by `netget-peer network grant` (Node; a replaced file is picked up
+   * within `trustRefreshInterval`), or the credential's bytes.
+   *
+   * @default none
+   */
+  credential?: string | Uint8Array
+  /**
+   * Registries of a closed network: refuse lookups and DHT requests from
+   * peers that presented no valid credential.
+   *
+   * @default `false`
+   */
+  readRestricted?: boolean
+  /**
+   * On a closed network, how often the credential file is checked for a
+   * replacement.
+   *
+   * @default `10_000`
+   */
+  trustRefreshInterval?: number
+  /**
+   * On a closed network, how often revocations are fetched from the
+   * registries.
+   *
+   * @default `30_000`
+   */
+  revocationRefreshInterval?: number
 }
 
 /** The options that have no default: after validation they may still be absent. */
-export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'connectionGater'
+export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'connectionGater' | 'authority' | 'credential'
 
 /**
  * Options after validation, with every default applied: {@link NetgetInit}

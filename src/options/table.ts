@@ -2,6 +2,7 @@ import * as C from '../constants.js'
 import { InvalidOptionsError } from '../errors.js'
 import { assertNetworkName } from '../protocol/names.js'
 import { parseRegistryAddress } from '../registries/registry-address.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { preview } from '../text.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
 import type { NetgetConfig, NetgetInit } from './init.js'
@@ -255,6 +256,51 @@ export const OPTIONS: OptionTable = {
 
       return value as ConnectionGater
     }
+  },
+  authority: {
+    doc: 'The peer ID of a closed network\'s authority: only holders of a credential it signed may publish; see [Closed networks](#closed-networks).',
+    defaultDoc: 'the network\'s `authority` in bootstrap.json; none (an open network)',
+    check: (value, option) => {
+      if (typeof value !== 'string' || !isPeerId(value)) {
+        throw new InvalidOptionsError(`Option "authority" must be the peer ID of the network's authority (12D3KooW...), got ${preview(value)}`, { option })
+      }
+
+      return value
+    }
+  },
+  credential: {
+    doc: 'This node\'s credential on a closed network: a file written by `netget-peer network grant` (a replaced file is picked up), or its bytes.',
+    defaultDoc: 'none',
+    check: (value, option) => {
+      if (!(value instanceof Uint8Array) && (typeof value !== 'string' || value === '')) {
+        throw new InvalidOptionsError('Option "credential" must be the path of a credential file or the credential\'s bytes (a Uint8Array)', { option })
+      }
+
+      return value
+    }
+  },
+  readRestricted: {
+    doc: 'Registries of a closed network: refuse lookups and DHT requests from peers that presented no valid credential.',
+    default: false,
+    check: (value, option) => {
+      if (typeof value !== 'boolean') {
+        throw new InvalidOptionsError(`Option "readRestricted" must be true or false, got ${preview(value)}`, { option })
+      }
+
+      return value
+    }
+  },
+  trustRefreshInterval: {
+    doc: 'On a closed network, how often the credential file is checked for a replacement.',
+    unit: 'ms',
+    default: C.DEFAULT_TRUST_REFRESH_INTERVAL,
+    check: duration
+  },
+  revocationRefreshInterval: {
+    doc: 'On a closed network, how often revocations are fetched from the registries.',
+    unit: 'ms',
+    default: C.DEFAULT_REVOCATION_REFRESH_INTERVAL,
+    check: duration
   }
 }
 
@@ -316,4 +362,13 @@ function literal (value: unknown): string {
   }
 
   return String(value)
+}
+
+function isPeerId (value: string): boolean {
+  try {
+    peerIdFromString(value)
+    return true
+  } catch {
+    return false
+  }
 }

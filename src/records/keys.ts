@@ -3,7 +3,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { NETWORK_NAME_PATTERN, SERVICE_NAME_PATTERN } from '../constants.js'
+import { NETWORK_ID_PATTERN, SERVICE_NAME_PATTERN } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
 
 /** The first part of every netget DHT key; kad-dht picks netget's validator and selector by it. */
@@ -37,7 +37,7 @@ export function parseRecordKey (key: Uint8Array): RecordKeyParts {
 
   const [, , network, name, peerId] = parts
 
-  if (!NETWORK_NAME_PATTERN.test(network)) {
+  if (!NETWORK_ID_PATTERN.test(network)) {
     throw new InvalidRecordError(`Record key names an invalid network "${network.slice(0, 40)}"`)
   }
 

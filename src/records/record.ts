@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { MAX_METADATA_BYTES, MAX_RECORD_MULTIADDRS, NETWORK_NAME_PATTERN, SERVICE_NAME_PATTERN } from '../constants.js'
+import { MAX_CREDENTIAL_BYTES, MAX_METADATA_BYTES, MAX_RECORD_MULTIADDRS, NETWORK_ID_PATTERN, SERVICE_NAME_PATTERN } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
 import type { PrivateKey, Record as Libp2pSignedRecord } from '@libp2p/interface'
 
@@ -37,6 +37,8 @@ export interface ServiceRecord {
   expiresAt: number
   /** True for the tombstone a stopping instance publishes. */
   withdrawn: boolean
+  /** On a closed network: the publisher's credential envelope, signed by the network's authority. */
+  credential?: Uint8Array
 }
 
 /**
@@ -72,7 +74,8 @@ export function encodeRecord (record: ServiceRecord): Uint8Array {
     metadata: record.metadata,
     seq: record.seq,
     expiresAt: record.expiresAt,
-    withdrawn: record.withdrawn
+    withdrawn: record.withdrawn,
+    credential: record.credential === undefined ? undefined : uint8ArrayToString(record.credential, 'base64url')
   }))
 }
 
@@ -94,14 +97,14 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError('Record payload is not a JSON object')
   }
 
-  const { v, network, name, peerId, multiaddrs, metadata, seq, expiresAt, withdrawn } = parsed
+  const { v, network, name, peerId, multiaddrs, metadata, seq, expiresAt, withdrawn, credential } = parsed
 
   if (v !== RECORD_VERSION) {
     // never String(v): a deeply nested array overflows the stack when printed
     throw new InvalidRecordError(`Record version ${typeof v === 'number' ? v : typeof v} is not supported (expected ${RECORD_VERSION})`)
   }
 
-  if (typeof network !== 'string' || !NETWORK_NAME_PATTERN.test(network)) {
+  if (typeof network !== 'string' || !NETWORK_ID_PATTERN.test(network)) {
     throw new InvalidRecordError('Record field "network" is missing or not a valid network name')
   }
 
@@ -154,6 +157,10 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError('Record field "withdrawn" must be a boolean')
   }
 
+  if (credential !== undefined && (typeof credential !== 'string' || credential.length > MAX_CREDENTIAL_BYTES * 2 || !/^[A-Za-z0-9_-]*$/.test(credential))) {
+    throw new InvalidRecordError('Record field "credential" must be a base64url string of a credential envelope')
+  }
+
   return {
     network,
     name,
@@ -162,7 +169,8 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     metadata,
     seq: seq as number,
     expiresAt: expiresAt as number,
-    withdrawn
+    withdrawn,
+    ...(credential === undefined ? {} : { credential: uint8ArrayFromString(credential as string, 'base64url') })
   }
 }
 

@@ -16,6 +16,11 @@ export interface RecordExpectations {
   peerId?: string
   /** The reader's clock, Unix ms. @default Date.now() */
   now?: number
+  /**
+   * On a closed network: checks that the publisher may publish this record
+   * (its credential); throws to refuse it.
+   */
+  checkPublisher?(record: ServiceRecord): Promise<void>
 }
 
 /** A record whose envelope and content passed every check. */
@@ -76,6 +81,7 @@ export async function verifyRecord (envelopeBytes: Uint8Array, expect: RecordExp
     throw new InvalidRecordError('Record expiry is further ahead than the 24 hour maximum')
   }
 
+  await expect.checkPublisher?.(record)
   return { ...record, envelope: envelopeBytes }
 }
 

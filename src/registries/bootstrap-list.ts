@@ -1,5 +1,6 @@
 import { BOOTSTRAP_FILE_VERSION, NETWORK_NAME_PATTERN } from '../constants.js'
 import { InvalidBootstrapFileError, InvalidOptionsError } from '../errors.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { isPlainObject } from '../records/record.js'
 import { parseRegistryAddress } from './registry-address.js'
 import { preview } from '../text.js'
@@ -10,6 +11,8 @@ export interface BootstrapList {
   path: string
   /** Registry multiaddrs by network name, each ending in `/p2p/<peer id>`. */
   networks: Record<string, string[]>
+  /** The authority's peer ID of each closed network listed (`networks.NAME.authority`). */
+  authorities: Record<string, string>
 }
 
 /**
@@ -42,6 +45,7 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
   }
 
   const networks: Record<string, string[]> = {}
+  const authorities: Record<string, string> = {}
 
   for (const [network, entry] of Object.entries(parsed.networks)) {
     if (!NETWORK_NAME_PATTERN.test(network)) {
@@ -53,6 +57,14 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
     }
 
     const seen = new Set<string>()
+    if (entry.authority !== undefined) {
+      if (typeof entry.authority !== 'string' || !isPeerId(entry.authority)) {
+        return fail(`networks.${network}.authority must be the peer ID of the network's authority (12D3KooW...), got ${preview(entry.authority)}`)
+      }
+
+      authorities[network] = entry.authority
+    }
+
     networks[network] = entry.registryNodes.map((address: unknown, index: number) => {
       const where = `networks.${network}.registryNodes[${index}]`
 
@@ -71,5 +83,14 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
     })
   }
 
-  return { path, networks }
+  return { path, networks, authorities }
+}
+
+function isPeerId (value: string): boolean {
+  try {
+    peerIdFromString(value)
+    return true
+  } catch {
+    return false
+  }
 }

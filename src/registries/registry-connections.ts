@@ -21,6 +21,11 @@ export interface RegistryConnectionsInit {
   log: Logger
   onConnected(registry: RegistryAddress): void
   onDisconnected(registry: RegistryAddress): void
+  /**
+   * Closed networks: run on each new connection to a registry before it
+   * counts as connected (the trust exchange); throw to refuse the registry.
+   */
+  admit?(peer: PeerId, signal: AbortSignal): Promise<void>
 }
 
 interface Supervised {
@@ -29,6 +34,7 @@ interface Supervised {
   failures: number
   timer?: ReturnType<typeof setTimeout>
   dialing?: Promise<void>
+  admitting?: Promise<void>
 }
 
 /**
@@ -42,7 +48,13 @@ export class RegistryConnections {
   private readonly registries = new Map<string, Supervised>()
   private running = false
   private readonly waiting: Array<() => void> = []
-  private readonly onPeerConnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, true) }
+  private readonly onPeerConnect = (event: CustomEvent<PeerId>): void => {
+    const registry = this.registries.get(event.detail.toString())
+
+    if (registry !== undefined) {
+      this.admit(registry).catch(() => { this.scheduleRedial(registry) })
+    }
+  }
   private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, false) }
 
   constructor (init: RegistryConnectionsInit) {
@@ -149,6 +161,12 @@ export class RegistryConnections {
     } catch (err) {
       signal.throwIfAborted()
       const errors: Error[] = (err as AggregateError).errors
+      const refusal = errors.find(reason => reason.name === 'CredentialError')
+
+      if (refusal !== undefined && errors.every(reason => reason.name === 'CredentialError')) {
+        // every registry answered, and refused or failed the trust exchange: say why
+        throw refusal
+      }
       const reasons = errors.map((reason, index) => `${all[index].address.multiaddr.toString()}: ${reason.message}`)
       const unreachable = new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err })
 
@@ -211,13 +229,33 @@ export class RegistryConnections {
     try {
       await libp2p.peerStore.merge(peerId, { tags: { [REGISTRY_TAG]: { value: 100 } } })
       await libp2p.dial(multiaddr, { signal: AbortSignal.timeout(this.init.dialTimeout) })
-      this.setConnected(peerId, true)
+      await this.admit(registry)
     } catch (err) {
       registry.failures++
       this.init.log('dial to registry %a failed (%d in a row) - %e', multiaddr, registry.failures, err)
       this.scheduleRedial(registry)
       throw err
     }
+  }
+
+  /** Runs the admission check once per new connection, then counts the registry as connected. */
+  private async admit (registry: Supervised): Promise<void> {
+    const { admit, dialTimeout, log } = this.init
+
+    if (admit === undefined || registry.connected) {
+      this.setConnected(registry.address.peerId, true)
+      return
+    }
+
+    registry.admitting ??= admit(registry.address.peerId, AbortSignal.timeout(dialTimeout))
+      .then(() => { this.setConnected(registry.address.peerId, true) })
+      .catch(async err => {
+        log('registry %p was not admitted - %e', registry.address.peerId, err)
+        await this.init.libp2p.hangUp(registry.address.peerId).catch(() => {})
+        throw err
+      })
+      .finally(() => { registry.admitting = undefined })
+    await registry.admitting
   }
 
   private dialInBackground (registry: Supervised): void {

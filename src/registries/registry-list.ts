@@ -10,6 +10,15 @@ export interface RegistryListInit {
   registryNodes?: Array<string | Multiaddr>
   /** The `bootstrapFile` option. */
   bootstrapFile?: string
+  /** Read bootstrap.json for the network's authority even when `registryNodes` is given. */
+  readAuthority?: boolean
+}
+
+/** What {@link RegistryList.resolve} found. */
+export interface ResolvedRegistries {
+  registries: RegistryAddress[]
+  /** The network's authority in bootstrap.json, when the file was read and names one. */
+  authority?: string
 }
 
 /**
@@ -58,19 +67,25 @@ export class RegistryList {
   /**
    * The registries to connect to now: `registryNodes` (or, when that option
    * was not given, the network's list in bootstrap.json), then every added
-   * registry, less every removed one. Throws InvalidBootstrapFileError if
-   * the file has to be read and is broken.
+   * registry, less every removed one; and the network's authority if
+   * bootstrap.json was read. Throws InvalidBootstrapFileError if the file has
+   * to be read and is broken.
    */
-  async resolve (): Promise<RegistryAddress[]> {
+  async resolve (): Promise<ResolvedRegistries> {
     let listed = this.configured
+    let authority: string | undefined
 
-    if (this.init.registryNodes === undefined) {
+    if (this.init.registryNodes === undefined || this.init.readAuthority === true) {
       const file = await loadBootstrapList(resolveBootstrapPath(this.init.bootstrapFile))
-      listed = (file.networks[this.init.network] ?? []).map(address => parseRegistryAddress(address))
+      authority = file.authorities[this.init.network]
+
+      if (this.init.registryNodes === undefined) {
+        listed = (file.networks[this.init.network] ?? []).map(address => parseRegistryAddress(address))
+      }
     }
 
     const fromOptions = listed.filter(registry => !this.added.some(known => known.peerId.equals(registry.peerId)))
-    return this.withoutRemoved([...fromOptions, ...this.added])
+    return { registries: this.withoutRemoved([...fromOptions, ...this.added]), authority }
   }
 
   private withoutRemoved (registries: RegistryAddress[]): RegistryAddress[] {

@@ -1,16 +1,16 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ChannelService } from '../channel/channel-service.js'
 import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
 import { RecordFinder } from '../discovery/record-finder.js'
 import { ServiceDiscovery } from '../discovery/service-discovery.js'
-import { InvalidOptionsError, ListenError, NotStartedError, UnsupportedOperationError } from '../errors.js'
+import { CredentialError, InvalidOptionsError, ListenError, NotStartedError, UnsupportedOperationError } from '../errors.js'
 import { HealthMonitor } from '../health/health-monitor.js'
 import { loadOrCreateKey, lockDataDir } from '../identity/key-store.js'
 import { toInstance } from '../instances/instances.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
-import { dhtDatastorePrefix } from '../protocol/ids.js'
+import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
 import { LookupServer } from '../registry/lookup-server.js'
@@ -18,6 +18,8 @@ import { RecordIndex } from '../registry/record-index.js'
 import { RecordPruner } from '../registry/record-pruner.js'
 import { listIndexedServices } from '../registry/service-list.js'
 import { Announcer } from '../service/announcer.js'
+import { NetworkTrust } from '../trust/network-trust.js'
+import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { NetgetLibp2p } from '../libp2p/create-node.js'
@@ -32,6 +34,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What one run of a node consists of, from start() to stop(). */
 interface Run {
+  /** The network as protocol ids and keys name it: `<name>`, or `<name>@<authority>` when closed. */
+  networkId: string
   libp2p: NetgetLibp2p
   privateKey: PrivateKey
   store: NodeDatastore
@@ -46,6 +50,9 @@ interface Run {
   index?: RecordIndex
   lookupServer?: LookupServer
   pruner?: RecordPruner
+  /** Closed networks only. */
+  trust?: NetworkTrust
+  trustService?: TrustService
 }
 
 /**
@@ -91,7 +98,10 @@ export class Runtime implements Startable {
     }
 
     const { config } = this.init
-    const registries = await this.registryList.resolve()
+    const resolved = await this.registryList.resolve()
+    const registries = resolved.registries
+    const authority = config.authority ?? resolved.authority
+    const networkId = networkNamespace(config.network, authority)
     const unlock = config.dataDir === false ? undefined : await lockDataDir(config.dataDir)
     let store: NodeDatastore | undefined
     let run: Run | undefined
@@ -99,17 +109,20 @@ export class Runtime implements Startable {
     try {
       const privateKey = config.privateKey ?? (config.dataDir === false ? await generateKeyPair('Ed25519') : await loadOrCreateKey(config.dataDir))
       const isRegistry = config.nodeType === 'registry'
-      store = await openDatastore({ network: config.network, dataDir: config.dataDir, persistent: isRegistry })
-      const index = isRegistry ? new RecordIndex({ network: config.network, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(config.network), log: this.log.newScope('index') }) : undefined
+      const trust = authority === undefined ? undefined : new NetworkTrust({ network: config.network, authority, peerId: peerIdFromPrivateKey(privateKey).toString(), credential: config.credential, log: this.log.newScope('trust') })
+      await trust?.load()
+      store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
+      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index') }) : undefined
       await index?.load()
-      const libp2p = await this.createLibp2p(privateKey, index?.datastore ?? store.datastore)
+      const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore)
       await this.startLibp2p(libp2p)
-      run = this.assemble({ libp2p, privateKey, store, unlock, index }, registries)
+      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
+      await run.trustService?.start()
       await run.lookupServer?.start()
       run.pruner?.start()
       run.registries.start()
       run.health.start()
-      await this.channels.attach(libp2p, config.network)
+      await this.channels.attach(libp2p, networkId)
       this.run = run
     } catch (err) {
       if (run !== undefined) {
@@ -191,7 +204,7 @@ export class Runtime implements Startable {
       throw new UnsupportedOperationError('listServices() is answered by registry nodes only; use discoverServiceNode(name) on other nodes')
     }
 
-    return listIndexedServices({ network: this.init.config.network, index: run.index, health: run.health, signal, log: this.log, toInstance })
+    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance })
   }
 
   /** Adds a registry to the list (kept across restarts) and, if running, dials it. */
@@ -228,13 +241,13 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (privateKey: PrivateKey, datastore: NodeDatastore['datastore']): Promise<NetgetLibp2p> {
+  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore']): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
     return createNetgetLibp2p({
       privateKey,
-      network: config.network,
+      network: networkId,
       dhtServer: isRegistry,
       listen: config.listen,
       announce: config.announce,
@@ -246,13 +259,25 @@ export class Runtime implements Startable {
     })
   }
 
-  private assemble (parts: Pick<Run, 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index'>, registries: RegistryAddress[]): Run {
+  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust'>, registries: RegistryAddress[]): Run {
     const { config } = this.init
-    const { libp2p, index } = parts
+    const { networkId, libp2p, index, trust } = parts
     const log = this.log
+    const trustService = trust === undefined
+      ? undefined
+      : new TrustService({
+        libp2p,
+        namespace: networkId,
+        trust,
+        readRestricted: config.nodeType === 'registry' && config.readRestricted,
+        datastore: index === undefined ? undefined : parts.store.datastore,
+        datastorePrefix: dhtDatastorePrefix(networkId),
+        log: log.newScope('trust')
+      })
     const connections = new RegistryConnections({
       libp2p,
       network: config.network,
+      admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
       registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
       redialMinDelay: config.redialMinDelay,
       redialMaxDelay: config.redialMaxDelay,
@@ -264,7 +289,7 @@ export class Runtime implements Startable {
       },
       onDisconnected: this.events.onRegistryDisconnected
     })
-    const records = new RecordFinder({ libp2p, network: config.network, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
+    const records = new RecordFinder({ libp2p, network: networkId, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
     const health = new HealthMonitor<VerifiedRecord>({
       libp2p,
       interval: config.healthInterval,
@@ -279,8 +304,9 @@ export class Runtime implements Startable {
       registries: connections,
       records,
       health,
+      trustService,
       discovery: new ServiceDiscovery({ network: config.network, records, health }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: config.network, index, log: log.newScope('lookup') }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
@@ -304,7 +330,7 @@ export class Runtime implements Startable {
     return new Announcer({
       libp2p: run.libp2p,
       privateKey: run.privateKey,
-      network: config.network,
+      network: run.networkId,
       name,
       metadata: config.metadata ?? {},
       recordTtl: config.recordTtl,
@@ -323,10 +349,28 @@ export class Runtime implements Startable {
     run.records.stop()
     run.registries.stop()
     run.pruner?.stop()
+    await run.trustService?.stop()
     await this.channels.detach()
     await run.lookupServer?.stop().catch(() => {})
     await run.libp2p.stop()
     await run.store.close()
     await run.unlock?.()
+  }
+}
+
+/**
+ * A registry of a closed network is used only if the trust exchange shows it
+ * holds a `registry` credential, and only if it took this node's (when it
+ * restricts reads). Throws CredentialError saying which.
+ */
+async function admitRegistry (trustService: TrustService, peer: PeerId, signal: AbortSignal): Promise<void> {
+  const exchange = await trustService.exchange(peer, ['registry'], signal)
+
+  if (exchange.refused !== undefined) {
+    throw exchange.refused
+  }
+
+  if (exchange.credential === undefined) {
+    throw new CredentialError(`Registry ${peer.toString()} holds no valid "registry" credential of this network's authority, so it is not used; grant it one with netget-peer network grant --role registry`, 'missing', trustService.network)
   }
 }

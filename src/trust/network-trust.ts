@@ -1,8 +1,10 @@
+import { CLOCK_SKEW_TOLERANCE } from '../constants.js'
 import { CredentialError, InvalidRecordError } from '../errors.js'
 import { checkCredential, openCredential } from './credential.js'
 import { credentialFileModifiedAt, readCredentialFile } from './credential-file.js'
 import { RevocationList } from './revocation-list.js'
 import type { Credential, CredentialRole, SealedCredential } from './credential.js'
+import type { ServiceRecord } from '../records/record.js'
 import type { Logger } from '@libp2p/interface'
 
 /** What a {@link NetworkTrust} needs. */
@@ -19,6 +21,8 @@ export interface NetworkTrustInit {
 
 /** Every role that may look up: all of them. */
 const READ_ROLES: readonly CredentialRole[] = ['read', 'publish', 'registry']
+
+const PUBLISH_ROLES: readonly CredentialRole[] = ['publish']
 
 /**
  * What a node of a closed network trusts: its own credential (reloaded when
@@ -101,6 +105,20 @@ export class NetworkTrust {
       this.loadedAt = modifiedAt
       this.init.log.error('the replaced credential file %s was not taken - %e', source, err)
       return false
+    }
+  }
+
+  /**
+   * Checks that a record's publisher may publish it: its credential is this
+   * network's, for the record's peer, role `publish`, grants the name, is
+   * not revoked, and lasts at least as long as the record. Throws
+   * CredentialError.
+   */
+  async checkPublisher (record: ServiceRecord): Promise<void> {
+    const credential = await this.checkPresented(record.credential, record.peerId, PUBLISH_ROLES, record.name)
+
+    if (record.expiresAt > credential.expiresAt + CLOCK_SKEW_TOLERANCE) {
+      throw new CredentialError(`The record of ${record.peerId} outlives its credential (the credential expires at ${new Date(credential.expiresAt).toISOString()})`, 'expired', this.network)
     }
   }
 

@@ -64,6 +64,11 @@ export class TrustService implements Startable {
     this.protocol = trustProtocol(init.namespace)
   }
 
+  /** The network's name. */
+  get network (): string {
+    return this.init.trust.network
+  }
+
   async start (): Promise<void> {
     await this.loadRevocations()
     this.init.libp2p.addEventListener('connection:close', this.onClose)
