@@ -272,6 +272,10 @@ export class Runtime implements Startable {
         readRestricted: config.nodeType === 'registry' && config.readRestricted,
         datastore: index === undefined ? undefined : parts.store.datastore,
         datastorePrefix: dhtDatastorePrefix(networkId),
+        trustRefreshInterval: config.trustRefreshInterval,
+        revocationRefreshInterval: config.revocationRefreshInterval,
+        registries: () => connections.connected().map(registry => registry.peerId),
+        onCredentialChanged: () => { this.run?.announcer?.refresh() },
         log: log.newScope('trust')
       })
     const connections = new RegistryConnections({

@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import { anySignal } from 'any-signal'
 import { Key } from 'interface-datastore'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { CREDENTIAL_WAIT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT } from '../constants.js'
@@ -27,6 +28,16 @@ export interface TrustServiceInit {
   datastore?: Datastore
   /** The datastore prefix of the network's DHT (revocations go below it). */
   datastorePrefix: string
+  /** How often the credential file is checked for a replacement, in ms. */
+  trustRefreshInterval: number
+  /** How often revocations are fetched from the registries, in ms. */
+  revocationRefreshInterval: number
+  /** The registries connected now: they are asked for revocations and shown a renewed credential. */
+  registries(): PeerId[]
+  /** Called when a replaced credential file brought a new credential (re-announce with it). */
+  onCredentialChanged(): void
+  /** Called with each new revocation learnt (a registry drops the records it voids). */
+  onRevocation?(envelope: Uint8Array): void
   log: Logger
 }
 
@@ -58,6 +69,8 @@ export class TrustService implements Startable {
   private readonly authorized = new Map<string, Authorization>()
   private readonly pending = new Map<string, Array<() => void>>()
   private readonly onClose = (event: CustomEvent<Connection>): void => { this.forget(event.detail.id) }
+  private timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly controller = new AbortController()
 
   constructor (init: TrustServiceInit) {
     this.init = init
@@ -73,9 +86,16 @@ export class TrustService implements Startable {
     await this.loadRevocations()
     this.init.libp2p.addEventListener('connection:close', this.onClose)
     await this.init.libp2p.handle(this.protocol, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: 4 })
+    this.timers = [
+      setInterval(() => { void this.reloadCredential() }, this.init.trustRefreshInterval),
+      setInterval(() => { void this.refreshRevocations() }, this.init.revocationRefreshInterval)
+    ]
   }
 
   async stop (): Promise<void> {
+    this.timers.forEach(timer => { clearInterval(timer) })
+    this.timers = []
+    this.controller.abort()
     this.init.libp2p.removeEventListener('connection:close', this.onClose)
     await this.init.libp2p.unhandle(this.protocol).catch(() => {})
 
@@ -163,6 +183,31 @@ export class TrustService implements Startable {
     }
   }
 
+  /** Takes a replaced credential file, shows it to every connected registry and re-announces. */
+  private async reloadCredential (): Promise<void> {
+    if (!await this.init.trust.reloadIfChanged()) {
+      return
+    }
+
+    await this.refreshRevocations()
+    this.init.onCredentialChanged()
+  }
+
+  /** Asks every connected registry for its revocations (showing it this node's credential again). */
+  private async refreshRevocations (): Promise<void> {
+    await Promise.all(this.init.registries().map(async peer => {
+      const signal = anySignal([this.controller.signal, AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)])
+
+      try {
+        await this.exchange(peer, ['registry'], signal)
+      } catch (err) {
+        this.init.log('trust refresh with %p failed - %e', peer, err)
+      } finally {
+        signal.clear()
+      }
+    }))
+  }
+
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const { trust, log } = this.init
     const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
@@ -210,6 +255,7 @@ export class TrustService implements Startable {
         if (await this.init.trust.revocations.add(envelope)) {
           this.init.log('revocation learnt from %s', from)
           await this.init.datastore?.put(this.revocationKey(envelope), envelope)
+          this.init.onRevocation?.(envelope)
         }
       } catch (err) {
         this.init.log('peer %s sent an invalid revocation - %e', from, err)
