@@ -263,7 +263,7 @@ export class Runtime implements Startable {
     const { config } = this.init
     const { networkId, libp2p, index, trust } = parts
     const log = this.log
-    const trustService = trust === undefined
+    const trustService: TrustService | undefined = trust === undefined
       ? undefined
       : new TrustService({
         libp2p,
@@ -274,7 +274,7 @@ export class Runtime implements Startable {
         datastorePrefix: dhtDatastorePrefix(networkId),
         trustRefreshInterval: config.trustRefreshInterval,
         revocationRefreshInterval: config.revocationRefreshInterval,
-        registries: () => connections.connected().map(registry => registry.peerId),
+        registries: (): PeerId[] => connections.connected().map(registry => registry.peerId),
         onCredentialChanged: () => { this.run?.announcer?.refresh() },
         log: log.newScope('trust')
       })
