@@ -1,8 +1,8 @@
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { ChannelError } from '../errors.js'
-import { decodeFrame, encodeError, encodeMessage } from './frames.js'
-import type { ChannelErrorCode } from '../errors.js'
+import { FrameDecoder, encodeError, encodeMessage } from './frames.js'
+import { FrameWriter } from './writer.js'
+import type { Frame } from './frames.js'
 import type { EventHandler } from 'main-event'
 import type { AbortOptions, Logger, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
@@ -30,15 +30,31 @@ export interface ChannelInit {
   log: Logger
 }
 
-/** Messages held unread (no iterator or listener consuming them) before the stream is paused. */
+/**
+ * Messages held unread (no iterator or listener consuming them) before the
+ * stream is paused; it resumes once half of them have been read.
+ */
 const QUEUE_HIGH_WATER = 64
+
+/**
+ * How many received bytes a paused stream may hold, in bytes. Pausing stops
+ * yamux's window updates, but the sender may still use the window it was
+ * granted: up to yamux's largest stream window, 16 MiB by default
+ * (`maxStreamWindowSize`). libp2p's own 4 MiB default would reset a paused
+ * channel that a fast sender had filled.
+ */
+const PAUSED_READ_BUFFER_BYTES = 16 * 1024 * 1024
 
 /**
  * A bidirectional message channel to one peer, over one libp2p stream. Send
  * with {@link send}; read with `for await (const message of channel)` or
- * `channel.addEventListener('message', ...)`. Messages that arrive before
- * either is set up wait in a queue (the peer is paused when it fills), so
- * none is lost in between.
+ * `channel.addEventListener('message', ...)`.
+ *
+ * Nothing is lost between the two ends: messages that arrive before a reader
+ * is set up wait in a queue; once 64 wait, the channel stops reading the
+ * stream, yamux stops granting the sender window, and the sender's
+ * {@link send} waits. The `close` event comes after the last message has
+ * been handed to the application.
  *
  * A frame over the size limit, or one that does not decode, closes the
  * channel with a ChannelError at both ends; the node and its other channels
@@ -53,14 +69,23 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
   readonly maxMessageBytes: number
   private readonly init: ChannelInit
   private readonly stream: Stream
-  private readonly decoder: LengthPrefixedDecoder
+  private readonly decoder: FrameDecoder
   private readonly queue: unknown[] = []
   private readonly waiters: Array<() => void> = []
+  /** Aborted when the channel closes: wakes sends waiting for the stream to drain. */
+  private readonly lifetime = new AbortController()
+  private readonly writer: FrameWriter
+  /** Set once this end closes its write side (by {@link close}, or after reading the peer's last message). */
+  private closingWrite?: Promise<void>
   private iterators = 0
+  /** This channel paused the stream (its queue is full). */
   private paused = false
+  /** Inside `stream.resume()`, which hands over buffered data synchronously. */
+  private resuming = false
+  /** The peer closed its write side: no more data will arrive after what the stream holds. */
+  private remoteEnded = false
   private closed = false
   private closeError?: Error
-  private lingerTimer?: ReturnType<typeof setTimeout>
 
   constructor (init: ChannelInit) {
     super()
@@ -69,7 +94,8 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
     this.remotePeer = init.remotePeer
     this.direction = init.stream.direction
     this.maxMessageBytes = init.maxMessageBytes
-    this.decoder = new LengthPrefixedDecoder({ maxDataLength: init.maxMessageBytes, maxBufferSize: init.maxMessageBytes + 16 })
+    this.decoder = new FrameDecoder(init.maxMessageBytes)
+    this.writer = new FrameWriter(init.stream, this.lifetime.signal)
 
     if (this.stream.status !== 'open') {
       // the peer reset the stream before we got to it (a failing handler, for example)
@@ -77,6 +103,7 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
       return
     }
 
+    this.stream.maxReadBufferLength = Math.max(this.stream.maxReadBufferLength, PAUSED_READ_BUFFER_BYTES)
     this.stream.addEventListener('message', this.onData)
     this.stream.addEventListener('remoteCloseWrite', this.onRemoteEnd)
     this.stream.addEventListener('close', this.onStreamClose)
@@ -94,47 +121,49 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
 
   /**
    * Sends one message: a `Uint8Array` goes as bytes, anything else as JSON.
-   * Resolves once the message is handed to the connection (waiting while the
-   * peer is not reading). Throws ChannelError: MESSAGE_TOO_LARGE (nothing is
-   * sent and the channel stays open) or CHANNEL_CLOSED.
+   * Messages leave in the order `send()` was called. Resolves once the
+   * message is handed to the stream; while the stream cannot take more (the
+   * peer is not reading and its window is used up), it waits. Throws
+   * ChannelError: MESSAGE_TOO_LARGE (nothing is sent and the channel stays
+   * open) or CHANNEL_CLOSED (the channel closed, or {@link close} was called,
+   * before the message could leave). Aborting `options.signal` while it waits
+   * rejects with the signal's reason and sends nothing.
    */
   async send (message: unknown, options: AbortOptions = {}): Promise<void> {
-    this.assertOpen()
+    this.assertWritable()
     const frame = encodeMessage(message, this.maxMessageBytes)
 
-    if (this.stream.writableNeedsDrain) {
-      await this.stream.onDrain(options)
-      this.assertOpen()
-    }
-
     try {
-      this.stream.send(frame)
+      await this.writer.write(frame, options.signal)
     } catch (err) {
+      if (err instanceof ChannelError || options.signal?.aborted === true) {
+        throw err
+      }
+
       throw new ChannelError(`Cannot send on the channel to ${this.remotePeer}: ${(err as Error).message}`, 'CHANNEL_CLOSED', { cause: err })
     }
   }
 
   /**
-   * Closes the channel cleanly: what was sent is delivered, then the peer's
-   * iteration ends without an error. Safe to call twice.
+   * Closes this end's write side cleanly: waits for every pending
+   * {@link send} to hand its message to the stream, then for the stream to
+   * flush, then tells the peer nothing more comes. The peer reads every
+   * message before its iteration ends. Messages from the peer can still be
+   * read; the `close` event follows once the peer has closed too and its
+   * last message was read. Throws the channel's ChannelError if it closed
+   * with an error meanwhile (what was sent may not have arrived), or the
+   * signal's reason (the channel is then aborted). Safe to call twice.
    */
   async close (options: AbortOptions = {}): Promise<void> {
     if (this.closed) {
       return
     }
 
-    try {
-      await this.stream.close(options)
-    } catch (err) {
-      this.stream.abort(err as Error)
-    }
-
-    if (this.stream.remoteWriteStatus !== 'writable') {
-      this.finish()
-    }
+    this.closingWrite ??= this.closeWrite(options)
+    await this.closingWrite
   }
 
-  /** Closes the channel at once, discarding unsent data; the peer sees CHANNEL_RESET. */
+  /** Closes the channel at once, discarding unsent and unread data; the peer sees CHANNEL_RESET. */
   abort (err: Error = new ChannelError('The channel was aborted', 'CHANNEL_RESET')): void {
     if (!this.closed) {
       this.stream.abort(err)
@@ -144,7 +173,8 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
 
   /**
    * Reads messages in order until the channel closes. Ends normally on a clean
-   * close; throws the ChannelError if it closed because of one.
+   * close, after the peer's last message; throws the ChannelError if it
+   * closed because of one.
    */
   async * [Symbol.asyncIterator] (): AsyncGenerator<unknown, void, undefined> {
     this.iterators++
@@ -152,9 +182,11 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
     try {
       while (true) {
         if (this.queue.length > 0) {
-          const message = this.queue.shift()
-          this.maybeResume()
-          yield message
+          yield this.queue.shift()
+          // asking for the next message is what says the application is done
+          // with this one: only then may the channel end after it (an echo
+          // handler still has to send its reply)
+          this.consumed()
           continue
         }
 
@@ -170,6 +202,7 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
       }
     } finally {
       this.iterators--
+      this.consumed()
     }
   }
 
@@ -183,15 +216,34 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
           this.safeDispatchEvent('message', { detail: message })
         }
 
-        this.maybeResume()
+        this.consumed()
       })
     }
   }
 
-  private maybeResume (): void {
-    if (this.paused && this.queue.length < QUEUE_HIGH_WATER / 2 && this.stream.status === 'open') {
-      this.paused = false
-      this.stream.resume()
+  private async closeWrite (options: AbortOptions): Promise<void> {
+    try {
+      await this.writer.flushed(options.signal)
+      await this.stream.close(options)
+    } catch (err) {
+      const error = this.closeError ?? (err instanceof ChannelError ? err : new ChannelError(`Closing the channel to ${this.remotePeer} failed: ${(err as Error).message}`, 'CHANNEL_RESET', { cause: err }))
+      this.abort(error)
+      throw options.signal?.aborted === true ? options.signal.reason : error
+    }
+
+    if (this.closeError !== undefined) {
+      throw this.closeError
+    }
+
+    this.maybeEnd()
+  }
+
+  /** Called after the application took messages from the queue. */
+  private consumed (): void {
+    if (this.queue.length < QUEUE_HIGH_WATER / 2) {
+      this.pump()
+    } else {
+      this.maybeEnd()
     }
   }
 
@@ -200,18 +252,51 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
       return
     }
 
-    try {
-      for (const payload of this.decoder.decode(event.data)) {
-        this.deliver(payload)
-      }
-    } catch (err) {
-      this.fail(toChannelError(err, this.maxMessageBytes))
+    this.decoder.push(event.data)
+
+    if (!this.resuming) {
+      this.pump()
     }
   }
 
-  private deliver (payload: { subarray(): Uint8Array }): void {
-    const frame = decodeFrame(payload.subarray())
+  /**
+   * Decodes buffered frames into the queue until it is full, then pauses the
+   * stream; resumes it once the queue is half empty and no whole frame is left.
+   */
+  private pump (): void {
+    if (this.closed) {
+      return
+    }
 
+    try {
+      while (this.queue.length < QUEUE_HIGH_WATER) {
+        const frame = this.decoder.next()
+
+        if (frame === undefined) {
+          break
+        }
+
+        this.deliver(frame)
+
+        if (this.closed) {
+          return
+        }
+      }
+    } catch (err) {
+      this.fail(toChannelError(err))
+      return
+    }
+
+    if (this.queue.length >= QUEUE_HIGH_WATER) {
+      this.pauseStream()
+    } else if (this.queue.length < QUEUE_HIGH_WATER / 2) {
+      this.resumeStream()
+    }
+
+    this.maybeEnd()
+  }
+
+  private deliver (frame: Frame): void {
     if (frame.kind === 'error') {
       const err = new ChannelError(`The peer ${this.remotePeer} closed the channel: ${frame.message}`, frame.code, { remote: true })
       this.init.log('channel to %s closed by peer - %e', this.remotePeer, err)
@@ -229,11 +314,59 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
     if (this.iterators > 0 || !listening) {
       this.queue.push(frame.message)
       this.wake()
+    }
+  }
 
-      if (this.queue.length >= QUEUE_HIGH_WATER && !this.paused) {
-        this.paused = true
-        this.stream.pause()
-      }
+  private pauseStream (): void {
+    if (!this.paused && this.stream.readStatus === 'readable') {
+      this.paused = true
+      this.stream.pause()
+    }
+  }
+
+  private resumeStream (): void {
+    if (!this.paused) {
+      return
+    }
+
+    this.paused = false
+
+    if (this.stream.readStatus !== 'paused') {
+      return
+    }
+
+    // resume() hands over what the stream buffered before it tells yamux to
+    // grant window again; pausing inside it would be undone, so decode after
+    this.resuming = true
+
+    try {
+      this.stream.resume()
+    } finally {
+      this.resuming = false
+    }
+
+    this.pump()
+  }
+
+  /**
+   * Ends the channel once the peer has ended and everything it sent was read:
+   * closes this end's write side if still open, then finishes.
+   */
+  private maybeEnd (): void {
+    if (this.closed || !this.remoteEnded || this.queue.length > 0 || this.stream.readBufferLength > 0) {
+      return
+    }
+
+    if (this.decoder.bufferedBytes > 0) {
+      this.fail(new ChannelError(`The peer ${this.remotePeer} ended the channel in the middle of a frame (${this.decoder.bufferedBytes} bytes of it received)`, 'MALFORMED_MESSAGE'))
+      return
+    }
+
+    if (this.stream.writeStatus === 'closed') {
+      this.finish()
+    } else if (this.closingWrite === undefined) {
+      // the peer sends nothing more and all of it was read: close our side too
+      this.close().catch(err => { this.init.log('closing channel to %s failed - %e', this.remotePeer, err) })
     }
   }
 
@@ -241,32 +374,36 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
   private fail (err: ChannelError): void {
     this.init.log('closing channel to %s - %e', this.remotePeer, err)
     this.finish(err)
-    this.stream.removeEventListener('message', this.onData)
+
+    if (this.stream.status !== 'open') {
+      return
+    }
 
     try {
       this.stream.send(encodeError(err.code, err.message))
     } catch {}
 
     this.stream.close({ signal: AbortSignal.timeout(this.init.lingerTimeout) }).catch(() => {})
-    this.lingerTimer = setTimeout(() => { this.stream.abort(err) }, this.init.lingerTimeout)
+    const linger = setTimeout(() => { this.stream.abort(err) }, this.init.lingerTimeout)
+    this.stream.addEventListener('close', () => { clearTimeout(linger) }, { once: true })
   }
 
   private readonly onRemoteEnd = (): void => {
-    // the peer sends nothing more: close our side too, which completes the channel
-    this.stream.close().catch(err => { this.stream.abort(err) })
+    // yamux may hand over the data of the frame that ended the stream after this event
+    queueMicrotask(() => {
+      this.remoteEnded = true
+      this.maybeEnd()
+    })
   }
 
   private readonly onStreamClose = (event: StreamCloseEvent): void => {
-    clearTimeout(this.lingerTimer)
-    this.stream.removeEventListener('message', this.onData)
-    this.stream.removeEventListener('remoteCloseWrite', this.onRemoteEnd)
-    this.stream.removeEventListener('close', this.onStreamClose)
-
-    if (this.closed) {
+    if (event.error === undefined) {
+      // both ends closed their write sides; what the stream holds may still be unread
+      this.onRemoteEnd()
       return
     }
 
-    const error = event.error === undefined ? undefined : event.error instanceof ChannelError ? event.error : new ChannelError(`The channel to ${this.remotePeer} was reset: ${event.error.message}`, 'CHANNEL_RESET', { cause: event.error, remote: event.local !== true })
+    const error = event.error instanceof ChannelError ? event.error : new ChannelError(`The channel to ${this.remotePeer} was reset: ${event.error.message}`, 'CHANNEL_RESET', { cause: event.error, remote: event.local !== true })
     this.finish(error)
   }
 
@@ -277,6 +414,10 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
 
     this.closed = true
     this.closeError = error
+    this.stream.removeEventListener('message', this.onData)
+    this.stream.removeEventListener('remoteCloseWrite', this.onRemoteEnd)
+    this.stream.removeEventListener('close', this.onStreamClose)
+    this.lifetime.abort(new ChannelError(`The channel to ${this.remotePeer} closed${error === undefined ? '' : ` (${error.message})`}`, 'CHANNEL_CLOSED', { cause: error }))
     this.wake()
     this.safeDispatchEvent('close', { detail: { error } })
   }
@@ -287,21 +428,18 @@ export class Channel extends TypedEventEmitter<ChannelEvents> implements AsyncIt
     }
   }
 
-  private assertOpen (): void {
+  private assertWritable (): void {
     if (this.closed) {
       throw new ChannelError(`The channel to ${this.remotePeer} is closed${this.closeError === undefined ? '' : ` (${this.closeError.message})`}`, 'CHANNEL_CLOSED', { cause: this.closeError })
+    }
+
+    if (this.closingWrite !== undefined) {
+      throw new ChannelError(`The channel to ${this.remotePeer} is closing: close() was called, nothing more can be sent`, 'CHANNEL_CLOSED')
     }
   }
 }
 
-function toChannelError (err: unknown, maxMessageBytes: number): ChannelError {
-  if (err instanceof ChannelError) {
-    return err
-  }
-
-  const code: ChannelErrorCode = (err as Error).name === 'InvalidMessageLengthError' || (err as Error).name === 'InvalidParametersError' ? 'MESSAGE_TOO_LARGE' : 'MALFORMED_MESSAGE'
-  const message = code === 'MESSAGE_TOO_LARGE'
-    ? `Received a frame larger than this channel's limit of ${maxMessageBytes} bytes`
-    : `Received a malformed frame: ${(err as Error).message}`
-  return new ChannelError(message, code, { cause: err })
+/** What the decoder threw, as the ChannelError that closes the channel. */
+function toChannelError (err: unknown): ChannelError {
+  return err instanceof ChannelError ? err : new ChannelError(`Received a malformed frame: ${(err as Error).message}`, 'MALFORMED_MESSAGE', { cause: err })
 }
