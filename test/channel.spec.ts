@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { ChannelError, channelProtocol } from '../src/index.js'
-import { FrameDecoder, MAX_LENGTH_PREFIX_BYTES, encodeMessage } from '../src/channel/frames.js'
+import { FrameDecoder, MAX_LENGTH_PREFIX_BYTES, encodeMessage } from '../src/protocol/channel-frames.js'
 import { createTestnet } from '../src/testing/index.js'
 import type { Channel, Netget } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
-import { InvalidOptionsError } from '../errors.js'
+import { InvalidOptionsError, NotStartedError } from '../errors.js'
 import { Channel } from './channel.js'
 import { CHANNEL_LINGER_TIMEOUT, DEFAULT_MAX_CHANNEL_MESSAGE_BYTES, DEFAULT_MAX_INBOUND_CHANNELS, channelProtocol } from './index.js'
 import type { ChannelHandler, HandleChannelsOptions, OpenChannelOptions, ChannelTarget } from './index.js'
@@ -85,7 +85,7 @@ export class ChannelService {
     const attached = this.attached
 
     if (attached === undefined) {
-      throw new InvalidOptionsError('openChannel(): the node is not started')
+      throw new NotStartedError('openChannel(): the node is not started; call start() first')
     }
 
     const maxMessageBytes = checkMaxBytes(options.maxMessageBytes, 'openChannel') ?? DEFAULT_MAX_CHANNEL_MESSAGE_BYTES

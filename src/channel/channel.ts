@@ -1,8 +1,8 @@
 import { TypedEventEmitter } from 'main-event'
 import { ChannelError } from '../errors.js'
-import { FrameDecoder, encodeError, encodeMessage } from './frames.js'
+import { FrameDecoder, encodeError, encodeMessage } from '../protocol/channel-frames.js'
 import { FrameWriter } from './writer.js'
-import type { Frame } from './frames.js'
+import type { Frame } from '../protocol/channel-frames.js'
 import type { EventHandler } from 'main-event'
 import type { AbortOptions, Logger, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 

@@ -43,10 +43,7 @@ export const DEFAULT_MAX_INBOUND_CHANNELS = 16
 /** How long a channel closing on a protocol error waits for its error frame to leave before resetting the stream, in ms. */
 export const CHANNEL_LINGER_TIMEOUT = 1_000
 
-/** The channel protocol id of a network: `/netget/<network>/channel/1.0.0`. */
-export function channelProtocol (network: string): string {
-  return `/netget/${network}/channel/1.0.0`
-}
+export { channelProtocol } from '../protocol/ids.js'
 
 /** Called with each incoming channel; a rejection aborts that channel (logged), nothing else. */
 export type ChannelHandler = (channel: Channel) => void | Promise<void>

@@ -28,3 +28,8 @@ export function trustProtocol (namespace: string): string {
 export function networkNamespace (network: string, authority?: string): string {
   return authority === undefined ? network : `${network}@${authority}`
 }
+
+/** The channel protocol id of a network: `/netget/<network>/channel/1.0.0`. */
+export function channelProtocol (network: string): string {
+  return `/netget/${network}/channel/1.0.0`
+}
