@@ -2,6 +2,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import { InvalidOptionsError, NotStartedError, UnsupportedOperationError } from './errors.js'
 import { normalizeOptions } from './options/index.js'
+import { assertServiceName, parsePeerTarget } from './protocol/names.js'
 import { parseRegistryAddress } from './registries/registry-address.js'
 import { Runtime } from './runtime/index.js'
 import { operationSignal, withOperationSignal } from './signals.js'
@@ -145,7 +146,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     }
 
     if (this.config.serviceName === undefined) {
-      throw new InvalidOptionsError('registerWithNetwork() needs the service name: pass metadata: { name: "MyService", ... } to new Netget()')
+      throw new InvalidOptionsError('registerWithNetwork() needs the service name: pass metadata: { name: "MyService", ... } to new Netget()', { option: 'metadata.name' })
     }
 
     await this.start()
@@ -164,21 +165,21 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
    * rejects with ServiceNotFoundError if none is live.
    */
   async discoverServiceNode (name: string, options: DiscoverOptions = {}): Promise<ServiceInstance[]> {
-    if (typeof name !== 'string' || name === '') {
-      throw new InvalidOptionsError('discoverServiceNode(name) needs the service name, like "DatabaseService"')
-    }
-
+    assertServiceName(name, 'name', 'discoverServiceNode(name)')
     await this.start()
     return this.withSignal(options, `Discovering "${name}"`, async signal => this.runtime.discover(name, { ...options, signal }))
   }
 
   /**
-   * Pings a peer by peer ID or multiaddr and returns the round-trip time in
-   * milliseconds (sub-millisecond precision; connection set-up excluded).
+   * Pings a peer by peer ID or by a multiaddr ending in `/p2p/<peer id>`, and
+   * returns the round-trip time in milliseconds (sub-millisecond precision;
+   * connection set-up excluded). A malformed target is an InvalidOptionsError
+   * (`option: 'target'`), thrown before the node starts.
    */
   async ping (target: string | Multiaddr, options: AbortOptions = {}): Promise<number> {
+    const peer = parsePeerTarget(target)
     await this.start()
-    return this.withSignal(options, `Pinging ${String(target)}`, async signal => this.runtime.ping(target, signal))
+    return this.withSignal(options, `Pinging ${String(target)}`, async signal => this.runtime.ping(peer, signal))
   }
 
   /**

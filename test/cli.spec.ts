@@ -1,10 +1,10 @@
 /* eslint-env mocha */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -263,6 +263,33 @@ describe('netget-peer (CLI)', function () {
     })
   })
 
+  describe('src/cli/ sources', () => {
+    it('import nothing relative but the public API (src/index.ts) and each other', async () => {
+      // this file runs as dist/test/cli.spec.js: the package root is two folders up
+      const root = fileURLToPath(new URL('../../', import.meta.url))
+      const cliDir = join(root, 'src', 'cli')
+      const publicApi = join(root, 'src', 'index.ts')
+      const files = (await readdir(cliDir, { recursive: true })).filter(file => file.endsWith('.ts')).map(file => join(cliDir, file))
+      const offending: string[] = []
+      expect(files.length, `TypeScript sources in ${cliDir}`).to.be.at.least(5)
+
+      for (const file of files) {
+        const source = await readFile(file, 'utf8')
+        const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map(match => match[1])
+
+        for (const specifier of specifiers.filter(specifier => specifier.startsWith('.'))) {
+          const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts')
+
+          if (target !== publicApi && !target.startsWith(cliDir + sep)) {
+            offending.push(`${relative(root, file)} imports ${specifier}`)
+          }
+        }
+      }
+
+      expect(offending).to.deep.equal([])
+    })
+  })
+
   describe('main(argv) in-process', () => {
     it('prints help and the version', async () => {
       const help = await run(['--help'])
@@ -287,15 +314,24 @@ describe('netget-peer (CLI)', function () {
       ['a value on a boolean flag', ['discover', 'x', '--all=yes'], /^Flag --all takes no value/],
       ['a missing argument', ['discover'], /^Command "discover" needs NAME/],
       ['an extra argument', ['ping', 'a', 'b'], /^Unexpected argument "b"/],
-      ['a malformed network name', ['discover', 'x', '--network', 'Prod!'], /^Bad --network "Prod!"/],
+      ['a malformed network name', ['discover', 'x', '--network', 'Prod!'], /^--network must be a network name .*, got "Prod!"\n/],
       ['a bad multiaddr', ['discover', 'x', '--registry', '/ip4/nope'], /--registry: "\/ip4\/nope" is not a valid multiaddr/],
       ['a registry without /p2p/', ['discover', 'x', '--registry', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peer id> part; append the registry's peer ID/],
-      ['a bad listen address', ['--bootstrap', '--listen', 'localhost:4001'], /^Bad --listen "localhost:4001": not a valid multiaddr/],
+      ['a bad listen address', ['--bootstrap', '--listen', 'localhost:4001'], /^--listen: "localhost:4001" is not a valid multiaddr/],
       ['register without --name', ['register'], /^Command "register" needs --name NAME/],
       ['a bad --meta', ['register', '--name', 'api', '--meta', 'novalue'], /^Bad --meta "novalue": write KEY=VALUE/],
       ['a ping target without /p2p/', ['ping', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peer id> part/],
       ['a bad ping target', ['ping', 'nobody'], /is neither a peer ID/],
-      ['a bad --timeout', ['discover', 'x', '--timeout', '1.5s'], /^Bad --timeout "1.5s"/]
+      ['a bad --timeout', ['discover', 'x', '--timeout', '1.5s'], /^Bad --timeout "1.5s"/],
+      ['an empty flag value', ['--bootstrap', '--data-dir='], /^Flag --data-dir needs a value/],
+      // rejected by new Netget() or the method called; the message names the flag
+      ['a --timeout the library refuses', ['discover', 'x', '--timeout', '0'], /^--timeout must be a positive number of milliseconds, got 0\n/],
+      ['a bad --name', ['register', '--name', 'bad name!'], /^--name must be a service name .*, got "bad name!"\n/],
+      ['a bad --announce', ['register', '--name', 'api', '--announce', '/dns4/'], /^--announce: "\/dns4\/" is not a valid multiaddr/],
+      ['an oversized --meta', ['register', '--name', 'api', '--meta', `blob=${'x'.repeat(9000)}`], /^--meta is \d+ bytes as JSON; at most 8192/],
+      ['a bad --http port', ['--bootstrap', '--http', '70000'], /^--http must be a TCP port from 0 to 65535, got 70000\n/],
+      ['a bad service name', ['discover', '../etc/passwd'], /^NAME must be a service name .*, got "\.\.\/etc\/passwd"\n/],
+      ['a network name in id', ['id', '--network', 'Prod!'], /^--network must be a network name/]
     ]
 
     for (const [what, argv, pattern] of usageCases) {
@@ -374,7 +410,7 @@ describe('netget-peer (CLI)', function () {
         const dataDir = join(dir, 'busy', 'registry')
         const result = await run(['--bootstrap', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data-dir', dataDir])
         expect(result.code).to.equal(6)
-        expect(result.stderr).to.match(new RegExp(`\\nnetget-peer: Cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: the port is in use; stop the process using it, or pass --listen with other ports .*\\n$`))
+        expect(result.stderr).to.match(new RegExp(`^netget-peer: Cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: the port is in use; stop the process using it, or pass --listen with other ports .*\\n$`))
         expect(existsSync(join(dir, 'busy'))).to.equal(false)
       } finally {
         await new Promise(resolve => server.close(resolve))

@@ -5,8 +5,9 @@
  * gets an exact one-line message (tested in test/cli.spec.ts).
  */
 import { parseArgs } from 'node:util'
+import { defaults } from '../index.js'
 import { CommandError, EXIT } from './exit-codes.js'
-import { preview } from '../text.js'
+import { quote } from './output.js'
 
 /** A flag a command accepts. */
 export interface FlagSpec {
@@ -49,14 +50,14 @@ export type Invocation =
   | { kind: 'help', command?: CommandName }
   | { kind: 'version' }
 
-const NETWORK: FlagSpec = { type: 'string', value: 'NAME', description: 'network to join (default: development)' }
+const NETWORK: FlagSpec = { type: 'string', value: 'NAME', description: `network to join (default: ${defaults.DEFAULT_NETWORK})` }
 const REGISTRY: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'registry address ending in /p2p/<peer id>; repeatable (default: the network\'s list in bootstrap.json)' }
 const BOOTSTRAP_FILE: FlagSpec = { type: 'string', value: 'PATH', description: 'bootstrap file to read (default: $NETGET_BOOTSTRAP, ./bootstrap.json, or the packaged one)' }
 const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'machine-readable output (one JSON object, or JSON lines for long-running commands)' }
 const HELP: FlagSpec = { type: 'boolean', description: 'show this help' }
 const LISTEN: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'address to listen on; repeatable' }
 const ANNOUNCE: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'address to publish instead of the listen addresses (NAT, proxy); repeatable' }
-const TIMEOUT: FlagSpec = { type: 'string', value: 'MS', description: 'give up after this many milliseconds (default: 10000)' }
+const TIMEOUT: FlagSpec = { type: 'string', value: 'MS', description: `give up after this many milliseconds (default: ${defaults.DEFAULT_OPERATION_TIMEOUT})` }
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Record<CommandName, CommandSpec> = {
@@ -247,14 +248,14 @@ function parseCommand (spec: CommandSpec, args: string[]): ParsedCommand {
 
     if (flag.type === 'boolean') {
       if (token.value !== undefined) {
-        throw usage(`Flag --${token.name} takes no value (got ${preview(token.value)}); write just --${token.name}`)
+        throw usage(`Flag --${token.name} takes no value (got ${quote(token.value)}); write just --${token.name}`)
       }
 
       flags[token.name] = true
       continue
     }
 
-    if (token.value === undefined || (token.inlineValue !== true && token.value.startsWith('-'))) {
+    if (token.value === undefined || token.value === '' || (token.inlineValue !== true && token.value.startsWith('-'))) {
       throw usage(`Flag --${token.name} needs a value, like --${token.name} ${flag.value ?? 'VALUE'}`)
     }
 
@@ -276,8 +277,8 @@ function parseCommand (spec: CommandSpec, args: string[]): ParsedCommand {
   if (positionals.length > spec.positionals.length) {
     const extra = positionals[spec.positionals.length]
     throw spec.name === 'registry' && positionals.length === 1 && COMMAND_WORDS.has(extra)
-      ? usage(`--bootstrap runs a registry and cannot be combined with the ${preview(extra)} command`)
-      : usage(`Unexpected argument ${preview(extra)} for ${display}: netget-peer ${spec.usage}`)
+      ? usage(`--bootstrap runs a registry and cannot be combined with the ${quote(extra)} command`)
+      : usage(`Unexpected argument ${quote(extra)} for ${display}: netget-peer ${spec.usage}`)
   }
 
   return { command: spec.name, positionals, flags }
@@ -307,7 +308,7 @@ function capitalise (text: string): string {
 }
 
 function unknownCommand (word: string): CommandError {
-  return usage(`Unknown command ${preview(word)}: use register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
+  return usage(`Unknown command ${quote(word)}: use register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
 }
 
 function usage (message: string): CommandError {

@@ -1,20 +1,15 @@
 /**
- * What every command needs from its flags: the network, the bootstrap file,
- * the registries, multiaddrs and timeouts, each checked with a one-line
- * message naming the flag. Commands pass the results to `new Netget()`
- * explicitly, so the library never has to guess.
+ * What commands share: their I/O, reading their own flags (KEY=VALUE lists,
+ * whole numbers), where the registries come from, and timeouts. Every value
+ * `new Netget()` takes is handed to it as given: the library validates, and
+ * exit-codes.ts names the flag in its message.
  */
-import { existsSync, statSync } from 'node:fs'
-import { multiaddr } from '@multiformats/multiaddr'
-import { loadBootstrapList, resolveBootstrapPath } from '../registries/bootstrap-file.js'
-import { BOOTSTRAP_FILE_ENV } from '../constants.js'
-import { parseRegistryAddress } from '../registries/registry-address.js'
-import { DEFAULT_NETWORK, NETWORK_NAME_PATTERN } from '../constants.js'
+import { BOOTSTRAP_FILE_ENV, defaults, loadBootstrapList, resolveBootstrapPath } from '../index.js'
 import { CommandError, EXIT } from './exit-codes.js'
-import type { Output } from './output.js'
-import type { BootstrapList } from '../registries/bootstrap-list.js'
+import { quote } from './output.js'
+import type { Netget } from '../index.js'
 import type { ParsedCommand } from './args.js'
-import { preview } from '../text.js'
+import type { Output } from './output.js'
 
 /** The streams and environment a command runs with; `main()` fills in the process's own. */
 export interface CliIo {
@@ -32,134 +27,53 @@ export interface CommandContext {
   out: Output
 }
 
-/** The default time a short command (discover, ping) may take, in ms. */
-export const DEFAULT_CLI_TIMEOUT = 10_000
+/** The default time a short command (discover, ping, register's first announce) may take, in ms: the library's operation timeout. */
+export const DEFAULT_CLI_TIMEOUT = defaults.DEFAULT_OPERATION_TIMEOUT
 
-/** The `--network` flag, checked. */
-export function networkFlag (parsed: ParsedCommand): string {
-  const network = stringFlag(parsed, 'network') ?? DEFAULT_NETWORK
-
-  if (!NETWORK_NAME_PATTERN.test(network)) {
-    throw new CommandError(`Bad --network ${preview(network)}: a network name is 1 to 32 lowercase letters, digits or inner dashes, like development or production`, EXIT.USAGE)
-  }
-
-  return network
+/** Where a node's registries come from: the `new Netget()` options of the registry flags. */
+export interface RegistrySource {
+  /** The --registry flags, if any (then bootstrap.json is not read). */
+  registryNodes?: string[]
+  /** --bootstrap-file, else $NETGET_BOOTSTRAP of the command's environment. */
+  bootstrapFile?: string
 }
 
-/** The bootstrap file to read: --bootstrap-file, else $NETGET_BOOTSTRAP, else ./bootstrap.json, else the packaged one. */
-export function bootstrapPath (parsed: ParsedCommand, io: CliIo): string {
+/** The `new Netget()` options of --registry, --bootstrap-file and $NETGET_BOOTSTRAP. */
+export function registrySource (parsed: ParsedCommand, io: CliIo): RegistrySource {
   const fromEnv = io.env[BOOTSTRAP_FILE_ENV]
-  return resolveBootstrapPath(stringFlag(parsed, 'bootstrap-file') ?? (fromEnv === '' ? undefined : fromEnv))
+  return {
+    registryNodes: listOption(parsed, 'registry'),
+    bootstrapFile: stringFlag(parsed, 'bootstrap-file') ?? (fromEnv === '' ? undefined : fromEnv)
+  }
+}
+
+/** Where the registries came from, for messages: `--registry` or the bootstrap file's path. */
+export function describeSource (source: RegistrySource): string {
+  return source.registryNodes !== undefined ? '--registry' : resolveBootstrapPath(source.bootstrapFile)
 }
 
 /**
- * The registries to use: `--registry` flags if any, else the network's list
- * in the bootstrap file. For a client (`required`), a network missing from
- * the file or with no registry listed is an error saying how to fix it; a
- * registry node may be the first of its network.
+ * Why a started client node has no registry, when they come from the
+ * bootstrap file: the network is missing there (exit 2), or lists none (exit
+ * 4); each message says how to fix it. Undefined when the node has
+ * registries or they were given with --registry.
  */
-export async function registryFlags (parsed: ParsedCommand, io: CliIo, network: string, required: boolean): Promise<{ registries: string[], source: string }> {
-  const given = listFlag(parsed, 'registry')
-
-  if (given.length > 0) {
-    for (const address of given) {
-      parseRegistryAddress(address, '--registry')
-    }
-
-    return { registries: given, source: '--registry' }
-  }
-
-  const path = bootstrapPath(parsed, io)
-  const list = await loadBootstrapList(path)
-  checkConsistent(list)
-  const registries = list.networks[network]
-
-  if (!required) {
-    return { registries: registries ?? [], source: path }
-  }
-
-  if (registries === undefined) {
-    const known = Object.keys(list.networks)
-    throw new CommandError(`Unknown network ${preview(network)}: ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" there, or pass --registry MULTIADDR`, EXIT.USAGE)
-  }
-
-  if (registries.length === 0) {
-    throw new CommandError(`No registry is listed for network "${network}" in ${path}: start one with \`netget-peer --bootstrap\` and pass an address it prints with --registry, or add it to networks.${network}.registryNodes there`, EXIT.UNREACHABLE)
-  }
-
-  return { registries, source: path }
-}
-
-/**
- * A registry serves one network, so a peer ID listed under two networks is a
- * mistake (usually an address pasted into the wrong list).
- */
-function checkConsistent (list: BootstrapList): void {
-  const networkOf = new Map<string, string>()
-
-  for (const [network, addresses] of Object.entries(list.networks)) {
-    for (const address of addresses) {
-      const peerId = parseRegistryAddress(address).peerId.toString()
-      const other = networkOf.get(peerId)
-
-      if (other !== undefined && other !== network) {
-        throw new CommandError(`Bootstrap file ${list.path}: registry ${peerId} is listed under both networks.${other} and networks.${network}, but a registry serves one network; remove it from the wrong list`, EXIT.BOOTSTRAP_FILE)
-      }
-
-      networkOf.set(peerId, network)
-    }
-  }
-}
-
-/** Multiaddr flags (--listen, --announce), each checked. */
-export function multiaddrFlags (parsed: ParsedCommand, name: string): string[] | undefined {
-  const values = listFlag(parsed, name)
-
-  for (const value of values) {
-    if (value.trim() === '') {
-      throw new CommandError(`Bad --${name}: the value is empty; write a multiaddr like /ip4/0.0.0.0/tcp/4001`, EXIT.USAGE)
-    }
-
-    try {
-      multiaddr(value)
-    } catch (err) {
-      throw new CommandError(`Bad --${name} ${preview(value)}: not a valid multiaddr; write it like /ip4/0.0.0.0/tcp/4001 or /ip4/127.0.0.1/tcp/0/ws`, EXIT.USAGE, { cause: err })
-    }
-  }
-
-  return values.length === 0 ? undefined : values
-}
-
-/** The --data-dir flag, or `fallback`: checked to be a usable directory path (not empty, not a file). */
-export function dataDirFlag (parsed: ParsedCommand, fallback: string): string {
-  const value = stringFlag(parsed, 'data-dir')
-
-  if (value?.trim() === '') {
-    throw new CommandError('Bad --data-dir: the value is empty; give a directory path, like --data-dir ./.netget/registry', EXIT.USAGE)
-  }
-
-  const dataDir = value ?? fallback
-
-  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
-    throw new CommandError(`Bad --data-dir ${preview(dataDir)}: it is a file, not a directory; give a directory path`, EXIT.USAGE)
-  }
-
-  return dataDir
-}
-
-/** A TCP port flag, like --http: 0 to 65535 (0 picks a free port); undefined if not given. */
-export function portFlag (parsed: ParsedCommand, name: string): number | undefined {
-  const value = stringFlag(parsed, name)
-
-  if (value === undefined) {
+export async function noRegistryListed (node: Netget, source: RegistrySource): Promise<CommandError | undefined> {
+  if (source.registryNodes !== undefined || node.registryNodes().length > 0) {
     return undefined
   }
 
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
-    throw new CommandError(`Bad --${name} ${preview(value)}: give a TCP port from 0 to 65535 (0 picks a free one)`, EXIT.USAGE)
+  const path = resolveBootstrapPath(source.bootstrapFile)
+  const list = await loadBootstrapList(path)
+  const network = node.network
+  const listed = list.networks[network]
+
+  if (listed === undefined) {
+    const known = Object.keys(list.networks)
+    return new CommandError(`Unknown network ${quote(network)}: ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" there, or pass --registry MULTIADDR`, EXIT.USAGE)
   }
 
-  return Number(value)
+  return new CommandError(`No registry is listed for network "${network}" in ${path}: start one with \`netget-peer --bootstrap\` and pass an address it prints with --registry, or add it to networks.${network}.registryNodes there`, EXIT.UNREACHABLE)
 }
 
 /** `KEY=VALUE` flags (--meta, --filter) as an object; a key may appear once. */
@@ -170,13 +84,13 @@ export function keyValueFlags (parsed: ParsedCommand, name: string): Record<stri
     const at = entry.indexOf('=')
 
     if (at <= 0) {
-      throw new CommandError(`Bad --${name} ${preview(entry)}: write KEY=VALUE, like --${name} url=http://host:8080`, EXIT.USAGE)
+      throw new CommandError(`Bad --${name} ${quote(entry)}: write KEY=VALUE, like --${name} url=http://host:8080`, EXIT.USAGE)
     }
 
     const key = entry.slice(0, at)
 
     if (Object.hasOwn(result, key)) {
-      throw new CommandError(`--${name} gives ${preview(key)} twice; give each key once`, EXIT.USAGE)
+      throw new CommandError(`--${name} gives ${quote(key)} twice; give each key once`, EXIT.USAGE)
     }
 
     result[key] = entry.slice(at + 1)
@@ -185,18 +99,22 @@ export function keyValueFlags (parsed: ParsedCommand, name: string): Record<stri
   return result
 }
 
-/** A positive whole-number flag, like --timeout or --count. */
-export function integerFlag (parsed: ParsedCommand, name: string, fallback: number): number {
+/**
+ * A whole-number flag (--timeout, --count, --http) as a number, or undefined
+ * if not given. `min` is for flags only the CLI uses (--count); a value
+ * handed to the library is range-checked there.
+ */
+export function numberFlag (parsed: ParsedCommand, name: string, min = 0): number | undefined {
   const value = stringFlag(parsed, name)
 
   if (value === undefined) {
-    return fallback
+    return undefined
   }
 
   const number = Number(value)
 
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
-    throw new CommandError(`Bad --${name} ${preview(value)}: give a whole number of at least 1`, EXIT.USAGE)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < min) {
+    throw new CommandError(`Bad --${name} ${quote(value)}: give a whole number${min > 0 ? ` of at least ${min}` : ''}`, EXIT.USAGE)
   }
 
   return number
@@ -210,6 +128,12 @@ export function stringFlag (parsed: ParsedCommand, name: string): string | undef
 export function listFlag (parsed: ParsedCommand, name: string): string[] {
   const value = parsed.flags[name]
   return Array.isArray(value) ? value : []
+}
+
+/** A repeatable flag as an option value: undefined when not given, so the library's default applies. */
+export function listOption (parsed: ParsedCommand, name: string): string[] | undefined {
+  const values = listFlag(parsed, name)
+  return values.length === 0 ? undefined : values
 }
 
 export function booleanFlag (parsed: ParsedCommand, name: string): boolean {

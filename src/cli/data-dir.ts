@@ -17,8 +17,16 @@ export interface DataDirGuard {
   rollback(): Promise<void>
 }
 
-/** Notes the state of `dataDir` so that a failed start can be undone. */
-export async function guardDataDir (dataDir: string): Promise<DataDirGuard> {
+/**
+ * Notes the state of `dataDir` (a node's `config.dataDir`, the library's
+ * default when no --data-dir was given) so that a failed start can be
+ * undone; `false` (in memory) gives a guard with nothing to undo.
+ */
+export async function guardDataDir (dataDir: string | false): Promise<DataDirGuard> {
+  if (dataDir === false) {
+    return { path: '', created: false, async rollback () {} }
+  }
+
   const path = resolve(dataDir)
   let topmostMissing: string | undefined
   let current = path

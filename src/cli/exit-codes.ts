@@ -1,4 +1,4 @@
-import type { ListenError } from '../errors.js'
+import type { InvalidOptionsError, ListenError } from '../index.js'
 
 /**
  * Exit codes of `netget-peer`, and how an error becomes one line for a human.
@@ -53,8 +53,26 @@ const BY_NAME: Record<string, number> = {
   UnsupportedOperationError: EXIT.USAGE
 }
 
+/**
+ * The flag (or argument) of each library option, by `InvalidOptionsError.option`,
+ * so that a message names what the user typed.
+ */
+const FLAG_OF_OPTION: Record<string, string> = {
+  network: '--network',
+  registryNodes: '--registry',
+  bootstrapFile: '--bootstrap-file',
+  listen: '--listen',
+  announce: '--announce',
+  dataDir: '--data-dir',
+  metadata: '--meta',
+  'metadata.name': '--name',
+  operationTimeout: '--timeout',
+  port: '--http',
+  name: 'NAME'
+}
+
 /** Node errno codes that mean a local resource problem rather than bad input. */
-const LOCAL_CODES = new Set(['EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'])
+const LOCAL_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'])
 
 /** What the user sees: one line, and the code the process exits with. */
 export interface Failure {
@@ -64,9 +82,10 @@ export interface Failure {
 
 /**
  * Turns any thrown value into a one-line message and an exit code. Messages
- * are the library's own (they say what is wrong and how to fix it), with two
- * CLI rewrites: a port in use names the `--listen` flag, and an unexpected
- * error points at DEBUG=netget:*.
+ * are the library's own (they say what is wrong and how to fix it), with
+ * three CLI rewrites: an invalid option is named by its flag, a port in use
+ * names the `--listen` flag, and an unexpected error points at
+ * DEBUG=netget:*.
  */
 export function describeFailure (err: unknown): Failure {
   const error = err instanceof Error ? err : new Error(String(err))
@@ -86,6 +105,10 @@ export function describeFailure (err: unknown): Failure {
   }
 
   const exitCode = BY_NAME[error.name]
+
+  if (error.name === 'InvalidOptionsError') {
+    return { message: oneLine(nameFlag(error.message, (error as InvalidOptionsError).option)), exitCode: EXIT.USAGE }
+  }
 
   if (exitCode !== undefined) {
     return { message: oneLine(error.message), exitCode }
@@ -110,6 +133,22 @@ export function errnoCode (err: unknown): string | undefined {
   }
 
   return undefined
+}
+
+/**
+ * Puts the flag in place of the option a library message starts with: the
+ * library names it `Option "x"`, `x:` or `method(x)`, and sets
+ * `InvalidOptionsError.option` to `x`.
+ */
+export function nameFlag (message: string, option: string | undefined): string {
+  const flag = option === undefined ? undefined : FLAG_OF_OPTION[option]
+
+  if (option === undefined || flag === undefined) {
+    return message
+  }
+
+  const name = option.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return message.replace(new RegExp(`^(?:Option "${name}"|[\\w.]+\\(${name}\\)|${name}(?=:))`), flag)
 }
 
 /** Joins a message's lines into one, dropping stack frames that some libp2p errors embed. */

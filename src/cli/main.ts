@@ -13,7 +13,6 @@
  * const code = await main(['discover', 'orders-api', '--json'])
  * ```
  */
-import '../polyfills.js'
 import { readFileSync } from 'node:fs'
 import { logger } from '@libp2p/logger'
 import { helpText, parseInvocation } from './args.js'

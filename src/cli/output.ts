@@ -5,7 +5,7 @@
  * Errors are always one line on stderr (and an `error` object on stdout in
  * JSON mode).
  */
-import type { ServiceInstance } from '../netget.js'
+import type { ServiceInstance } from '../index.js'
 import type { CliIo } from './context.js'
 import type { Failure } from './exit-codes.js'
 
@@ -64,6 +64,14 @@ export class Output {
       this.io.stdout.write(`${JSON.stringify({ error: { name: errorName, message: failure.message, exitCode: failure.exitCode } })}\n`)
     }
   }
+}
+
+/** Longest piece of user input quoted in a CLI message, like the library's. */
+const QUOTE_LENGTH = 80
+
+/** User input as a message quotes it: JSON-quoted (control characters escaped), cut to {@link QUOTE_LENGTH} characters. */
+export function quote (value: string): string {
+  return value.length > QUOTE_LENGTH ? `${JSON.stringify(value.slice(0, QUOTE_LENGTH))}… (${value.length} characters)` : JSON.stringify(value)
 }
 
 /** The last characters of a peer ID, enough to tell peers apart in progress lines. */

@@ -75,7 +75,7 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
   const port = init.port ?? 0
 
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidOptionsError(`Option "port" must be a TCP port from 0 to 65535, got ${JSON.stringify(init.port)}`)
+    throw new InvalidOptionsError(`Option "port" must be a TCP port from 0 to 65535, got ${JSON.stringify(init.port)}`, { option: 'port' })
   }
 
   const bundlePath = init.bundlePath ?? BROWSER_BUNDLE_PATH
@@ -106,7 +106,7 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => {
-      reject(new InvalidOptionsError(`Cannot serve HTTP on ${init.host ?? DEFAULT_HTTP_HOST}:${port}: ${err.message} — is another program using the port?`, { cause: err }))
+      reject(new InvalidOptionsError(`Cannot serve HTTP on ${init.host ?? DEFAULT_HTTP_HOST}:${port}: ${err.message} — is another program using the port?`, { option: 'port', cause: err }))
     })
     server.listen(port, init.host ?? DEFAULT_HTTP_HOST, resolve)
   })

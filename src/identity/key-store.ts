@@ -11,9 +11,13 @@ import type { PrivateKey } from '@libp2p/interface'
  */
 
 /**
- * Loads the Ed25519 key stored in `dataDir`, or creates and stores a new one.
- * The key file is written to a temporary name and renamed, so a crash never
- * leaves half a key behind.
+ * Loads the Ed25519 key stored in `dataDir`, or creates and stores a new one
+ * (creating the directory, mode 0700). The key is `<dataDir>/peer.key`
+ * (`defaults.KEY_FILE`), libp2p protobuf encoding, mode 0600; it is written
+ * to a temporary name and renamed, so a crash never leaves half a key
+ * behind. Throws DataDirError if the key cannot be read or is corrupt.
+ * Netget nodes call it on start; use it to learn a data dir's peer ID
+ * without starting a node.
  */
 export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
   const path = join(dataDir, KEY_FILE)
@@ -49,7 +53,9 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
  * taken over. Returns a function that releases the lock.
  */
 export async function lockDataDir (dataDir: string): Promise<() => Promise<void>> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await mkdir(dataDir, { recursive: true, mode: 0o700 }).catch(err => {
+    throw new DataDirError(`Cannot use data directory ${dataDir}: ${(err as Error).message}`, dataDir, { cause: err })
+  })
   const path = join(dataDir, LOCK_FILE)
 
   for (let attempt = 0; attempt < 2; attempt++) {

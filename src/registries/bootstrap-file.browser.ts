@@ -16,5 +16,5 @@ export function resolveBootstrapPath (explicit?: string): string {
 
 /** Throws InvalidOptionsError: a browser peer must be given `registryNodes`. */
 export async function loadBootstrapList (path?: string): Promise<BootstrapList> {
-  throw new InvalidOptionsError(`A browser peer has no bootstrap.json${path === undefined || path === '' ? '' : ` (${path})`}: pass registryNodes, like new Netget({ registryNodes: ["/dns4/registry.example.com/tcp/443/tls/ws/p2p/12D3KooW..."] })`)
+  throw new InvalidOptionsError(`A browser peer has no bootstrap.json${path === undefined || path === '' ? '' : ` (${path})`}: pass registryNodes, like new Netget({ registryNodes: ["/dns4/registry.example.com/tcp/443/tls/ws/p2p/12D3KooW..."] })`, { option: 'registryNodes' })
 }

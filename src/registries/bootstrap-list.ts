@@ -16,9 +16,12 @@ export interface BootstrapList {
 }
 
 /**
- * Checks the text of a bootstrap file (see the README, "bootstrap.json").
- * Throws InvalidBootstrapFileError naming the file, the faulty entry and how
- * to fix it.
+ * Checks the text of a bootstrap file (see the README, "bootstrap.json"):
+ * its shape, every network name and registry address, no address repeated
+ * within a network, and no registry (peer ID) listed under two networks —
+ * a registry serves one network, so that is an address pasted into the wrong
+ * list. Throws InvalidBootstrapFileError naming the file, the faulty entry
+ * and how to fix it.
  */
 export function parseBootstrapList (text: string, path: string): BootstrapList {
   const fail = (message: string, cause?: unknown): never => {
@@ -46,6 +49,8 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
 
   const networks: Record<string, string[]> = {}
   const authorities: Record<string, string> = {}
+  /** The network each registry peer ID is listed under so far. */
+  const networkOf = new Map<string, string>()
 
   for (const [network, entry] of Object.entries(parsed.networks)) {
     if (!NETWORK_NAME_PATTERN.test(network)) {
@@ -67,9 +72,10 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
 
     networks[network] = entry.registryNodes.map((address: unknown, index: number) => {
       const where = `networks.${network}.registryNodes[${index}]`
+      let peerId: string
 
       try {
-        parseRegistryAddress(address, where)
+        peerId = parseRegistryAddress(address, where).peerId.toString()
       } catch (err) {
         return fail((err as InvalidOptionsError).message, err)
       }
@@ -78,7 +84,14 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
         return fail(`${where} repeats ${preview(address)}`)
       }
 
+      const other = networkOf.get(peerId)
+
+      if (other !== undefined && other !== network) {
+        return fail(`registry ${peerId} is listed under both networks.${other} and networks.${network}, but a registry serves one network; remove it from the wrong list`)
+      }
+
       seen.add(address as string)
+      networkOf.set(peerId, network)
       return address as string
     })
   }

@@ -1,6 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ChannelService } from '../channel/channel-service.js'
 import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
 import { RecordFinder } from '../discovery/record-finder.js'
@@ -153,11 +152,11 @@ export class Runtime implements Startable {
     const run = this.require()
 
     if (this.init.config.serviceName === undefined) {
-      throw new InvalidOptionsError('registerWithNetwork() needs the service name: pass metadata: { name: "MyService", ... } to new Netget()')
+      throw new InvalidOptionsError('registerWithNetwork() needs the service name: pass metadata: { name: "MyService", ... } to new Netget()', { option: 'metadata.name' })
     }
 
     if (run.libp2p.getMultiaddrs().length === 0) {
-      throw new InvalidOptionsError('This node has no address other peers can reach: give it listen addresses (option "listen")')
+      throw new InvalidOptionsError('This node has no address other peers can reach: give it listen addresses (option "listen")', { option: 'listen' })
     }
 
     await run.registries.ensureConnected(signal)
@@ -180,16 +179,8 @@ export class Runtime implements Startable {
   }
 
   /** Pings a peer (dialling it first if needed); the RTT in ms, connection set-up excluded. */
-  async ping (target: string | Multiaddr, signal: AbortSignal): Promise<number> {
+  async ping (peer: PeerId | Multiaddr, signal: AbortSignal): Promise<number> {
     const { libp2p } = this.require()
-    let peer: PeerId | Multiaddr
-
-    try {
-      peer = typeof target === 'string' && !target.startsWith('/') ? peerIdFromString(target) : multiaddr(target)
-    } catch (err) {
-      throw new InvalidOptionsError(`Cannot ping "${String(target)}": give a peer ID (12D3KooW...) or a multiaddr ending in /p2p/<peer id>`, { cause: err })
-    }
-
     const connection = await libp2p.dial(peer, { signal })
     const started = performance.now()
     await libp2p.services.ping.ping(connection.remotePeer, { signal })

@@ -12,6 +12,7 @@ import { expect } from 'chai'
 import { COMMANDS } from '../../src/cli/args.js'
 import { main } from '../../src/cli/main.js'
 import { InvalidBootstrapFileError, Netget, parseBootstrapList, loadBootstrapList } from '../../src/index.js'
+import type { InvalidOptionsError } from '../../src/index.js'
 import { tally } from './fixtures/figures.js'
 import type { NetgetInit } from '../../src/index.js'
 
@@ -69,6 +70,7 @@ describe('Edges', function () {
       ['a registry without /p2p/', '{"version": 1, "networks": {"production": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001"]}}}'],
       ['a bad peer ID', '{"version": 1, "networks": {"production": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/QmNope"]}}}'],
       ['a repeated registry', '{"version": 1, "networks": {"production": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/' + PEER + '", "/ip4/127.0.0.1/tcp/4001/p2p/' + PEER + '"]}}}'],
+      ['a registry under two networks', '{"version": 1, "networks": {"development": {"registryNodes": ["/ip4/127.0.0.1/tcp/4001/p2p/' + PEER + '"]}, "production": {"registryNodes": ["/ip4/10.0.0.1/tcp/4001/p2p/' + PEER + '"]}}}'],
       ['a byte-order mark and garbage', '\uFEFF\u0000\u0001garbage']
     ]
 
@@ -92,6 +94,18 @@ describe('Edges', function () {
         expect(node.status).to.equal('stopped')
       })
     }
+
+    it('refuses a registry (peer ID) listed under two networks, but not one listed twice in one network by two addresses', async () => {
+      const other = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+      const list = (development: string[], production: string[]): string => JSON.stringify({ version: 1, networks: { development: { registryNodes: development }, production: { registryNodes: production } } })
+      const err = await caught(() => parseBootstrapList(list([`/ip4/127.0.0.1/tcp/4001/p2p/${other}`, `/ip4/127.0.0.1/tcp/4002/ws/p2p/${PEER}`], [`/dns4/registry.example.com/tcp/4001/p2p/${PEER}`]), '/etc/netget/bootstrap.json'))
+      expectClear(err, 'InvalidBootstrapFileError')
+      expect(err.message).to.equal(`Bootstrap file /etc/netget/bootstrap.json: registry ${PEER} is listed under both networks.development and networks.production, but a registry serves one network; remove it from the wrong list`)
+
+      const fine = parseBootstrapList(list([`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`, `/ip4/127.0.0.1/tcp/4002/ws/p2p/${PEER}`], [`/ip4/10.0.0.1/tcp/4001/p2p/${other}`]), 'bootstrap.json')
+      expect(fine.networks.development).to.have.length(2)
+      expect(fine.networks.production).to.have.length(1)
+    })
 
     it('rejects a missing or unreadable file', async () => {
       figures.bootstrapDefects += 2
@@ -155,6 +169,13 @@ describe('Edges', function () {
         }
         expect(err, 'no error thrown').to.not.equal(undefined)
         expectClear(err as Error, 'InvalidOptionsError')
+
+        // err.option names an option the caller gave (metadata.name for metadata: { name })
+        if (typeof init === 'object' && init !== null) {
+          const option = (err as InvalidOptionsError).option
+          expect(option, 'err.option').to.be.a('string')
+          expect(Object.keys(init)).to.include(option?.split('.')[0])
+        }
       })
     }
 
@@ -186,7 +207,9 @@ describe('Edges', function () {
           async () => node.registerWithNetwork()
         ]) {
           figures.libraryCases++
-          expectClear(await caught(run), 'InvalidOptionsError')
+          const err = await caught(run)
+          expectClear(err, 'InvalidOptionsError')
+          expect((err as InvalidOptionsError).option, `err.option of: ${err.message}`).to.be.a('string')
         }
       } finally {
         await node.stop()

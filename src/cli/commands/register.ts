@@ -3,15 +3,13 @@
  * announced until SIGINT/SIGTERM, then withdraws it. The sidecar of a service
  * that cannot embed netget itself.
  */
-import { Netget } from '../../netget.js'
-import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, dataDirFlag, keyValueFlags, multiaddrFlags, networkFlag, registryFlags, stringFlag } from '../context.js'
+import { Netget } from '../../index.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, registrySource, stringFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
 import { untilAborted } from './lifecycle.js'
-import { SERVICE_NAME_PATTERN } from '../../constants.js'
 import type { CommandContext } from '../context.js'
-import { preview } from '../../text.js'
 
 export async function runRegister ({ parsed, io, out }: CommandContext): Promise<number> {
   const name = stringFlag(parsed, 'name')
@@ -20,32 +18,37 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
     throw new CommandError('Command "register" needs --name NAME, the service name, like --name orders-api', EXIT.USAGE)
   }
 
-  if (!SERVICE_NAME_PATTERN.test(name)) {
-    throw new CommandError(`Bad --name ${preview(name)}: a service name is 1 to 64 letters, digits and inner ".", "_" or "-", like orders-api`, EXIT.USAGE)
-  }
-
   const meta = keyValueFlags(parsed, 'meta')
 
   if (meta.name !== undefined) {
     throw new CommandError('--meta cannot set "name": the service name comes from --name', EXIT.USAGE)
   }
 
-  const network = networkFlag(parsed)
-  const listen = multiaddrFlags(parsed, 'listen')
-  const announce = multiaddrFlags(parsed, 'announce')
-  const { registries, source } = await registryFlags(parsed, io, network, true)
-  const dataDir = dataDirFlag(parsed, `.netget/${network}/${name}`)
-  const node = new Netget({ network, metadata: { name, ...meta }, listen, announce, dataDir, registryNodes: registries })
-  const guard = await guardDataDir(dataDir)
+  const source = registrySource(parsed, io)
+  const node = new Netget({
+    network: stringFlag(parsed, 'network'),
+    metadata: { name, ...meta },
+    listen: listOption(parsed, 'listen'),
+    announce: listOption(parsed, 'announce'),
+    dataDir: stringFlag(parsed, 'data-dir'),
+    ...source
+  })
+  const network = node.network
+  const guard = await guardDataDir(node.config.dataDir)
+  let connected = 0
 
   node.addEventListener('registry:connected', event => {
+    if (connected++ === 0) {
+      const total = node.registryNodes().length
+      out.progress(`Registering "${name}" on network "${network}" with ${total} registr${total === 1 ? 'y' : 'ies'} (from ${describeSource(source)})`)
+    }
+
     out.event('registry:connected', { ...event.detail }, [`connected to registry ${shortPeerId(event.detail.peerId)} at ${event.detail.multiaddr}`])
   })
   node.addEventListener('registry:disconnected', event => {
     out.event('registry:disconnected', { ...event.detail }, [`lost registry ${shortPeerId(event.detail.peerId)}; redialling`])
   })
 
-  out.progress(`Registering "${name}" on network "${network}" with ${registries.length} registr${registries.length === 1 ? 'y' : 'ies'} (from ${source})`)
   const { signal, timedOut } = commandSignal(io, DEFAULT_CLI_TIMEOUT)
   let first
 
@@ -53,9 +56,10 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
     first = await node.registerWithNetwork({ signal })
   } catch (err) {
     const expired = timedOut()
+    const unlisted = (err as Error).name === 'NoRegistryReachableError' ? await noRegistryListed(node, source).catch(() => undefined) : undefined
     await node.stop({ withdraw: false }).catch(() => {})
     await guard.rollback()
-    throw interpretAbort(err, io, `registering "${name}"`, DEFAULT_CLI_TIMEOUT, expired)
+    throw unlisted ?? interpretAbort(err, io, `registering "${name}"`, DEFAULT_CLI_TIMEOUT, expired)
   }
 
   const peerId = node.peerId

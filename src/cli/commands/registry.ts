@@ -3,36 +3,38 @@
  * its peer ID and the addresses to paste into bootstrap.json, then registry
  * and peer connection changes.
  */
-import { Netget } from '../../netget.js'
-import { startRegistryHttp } from '../../http/http-server.js'
-import { dataDirFlag, portFlag, registryFlags, multiaddrFlags, networkFlag } from '../context.js'
+import { Netget, startRegistryHttp } from '../../index.js'
+import { listOption, numberFlag, registrySource, stringFlag } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
 import { untilAborted } from './lifecycle.js'
+import type { RegistryHttp } from '../../index.js'
 import type { CommandContext } from '../context.js'
 
 /** How often, at most, the peer count is printed, in ms. */
 const PEER_COUNT_INTERVAL = 2_000
 
 export async function runRegistry ({ parsed, io, out }: CommandContext): Promise<number> {
-  const network = networkFlag(parsed)
-  const listen = multiaddrFlags(parsed, 'listen')
-  const announce = multiaddrFlags(parsed, 'announce')
-  const { registries } = await registryFlags(parsed, io, network, false)
-  const dataDir = dataDirFlag(parsed, `.netget/${network}/registry`)
-  const httpPort = portFlag(parsed, 'http')
-  const node = new Netget({ nodeType: 'registry', network, listen, announce, dataDir, registryNodes: registries })
-  const guard = await guardDataDir(dataDir)
-
-  out.progress(`Starting a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''})`)
-
-  let http: Awaited<ReturnType<typeof startRegistryHttp>> | undefined
+  const httpPort = numberFlag(parsed, 'http')
+  const node = new Netget({
+    nodeType: 'registry',
+    network: stringFlag(parsed, 'network'),
+    listen: listOption(parsed, 'listen'),
+    announce: listOption(parsed, 'announce'),
+    dataDir: stringFlag(parsed, 'data-dir'),
+    ...registrySource(parsed, io)
+  })
+  const network = node.network
+  const guard = await guardDataDir(node.config.dataDir)
+  let http: RegistryHttp | undefined
 
   try {
-    await node.start()
+    // HTTP first: it checks --http before the node touches the data dir
     http = httpPort === undefined ? undefined : await startRegistryHttp(node, { port: httpPort })
+    await node.start()
   } catch (err) {
+    await http?.close()
     await node.stop()
     await guard.rollback()
     throw err
@@ -41,6 +43,8 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const peerId = node.peerId
   const addresses = node.multiaddrs
   const shareable = bootstrapCandidates(addresses)
+  const registries = node.registryNodes().length
+  out.progress(`Started a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''})`)
   out.event('started', { peerId, network, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry: { registryNodes: shareable }, http: http?.url }, [
     `peer ID: ${peerId}`,
     'listening on:',
@@ -48,7 +52,7 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
     `add to bootstrap.json under networks.${network}.registryNodes (or pass as --registry):`,
     ...shareable.map(address => `  ${JSON.stringify(address)}`),
     ...(http === undefined ? [] : [`HTTP: dashboard ${http.url}/ · browser bundle ${http.url}/netget.js · JSON ${http.url}/api/services`]),
-    `ready; ${registries.length === 0 ? 'no other registry to peer with' : `peering with ${registries.length} other registr${registries.length === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
+    `ready; ${registries === 0 ? 'no other registry to peer with' : `peering with ${registries} other registr${registries === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
   ], 'stdout')
 
   node.addEventListener('registry:connected', event => {
