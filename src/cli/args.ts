@@ -6,8 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { defaults } from '../index.js'
-import { CommandError, EXIT } from './exit-codes.js'
-import { quote } from './output.js'
+import { CommandError, EXIT, quote } from './exit-codes.js'
 
 /** A flag a command accepts. */
 export interface FlagSpec {

@@ -5,16 +5,13 @@
  * exit-codes.ts names the flag in its message.
  */
 import { BOOTSTRAP_FILE_ENV, defaults, loadBootstrapList, resolveBootstrapPath } from '../index.js'
-import { CommandError, EXIT } from './exit-codes.js'
-import { quote } from './output.js'
+import { CommandError, EXIT, quote } from './exit-codes.js'
 import type { Netget } from '../index.js'
 import type { ParsedCommand } from './args.js'
-import type { Output } from './output.js'
+import type { Output, OutputStreams } from './output.js'
 
 /** The streams and environment a command runs with; `main()` fills in the process's own. */
-export interface CliIo {
-  stdout: { write(chunk: string): unknown }
-  stderr: { write(chunk: string): unknown }
+export interface CliIo extends OutputStreams {
   env: Record<string, string | undefined>
   /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly, short ones give up. */
   signal: AbortSignal

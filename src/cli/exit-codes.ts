@@ -151,6 +151,14 @@ export function nameFlag (message: string, option: string | undefined): string {
   return message.replace(new RegExp(`^(?:Option "${name}"|[\\w.]+\\(${name}\\)|${name}(?=:))`), flag)
 }
 
+/** Longest piece of user input quoted in a CLI message, like the library's. */
+const QUOTE_LENGTH = 80
+
+/** User input as a message quotes it: JSON-quoted (control characters escaped), cut to {@link QUOTE_LENGTH} characters. */
+export function quote (value: string): string {
+  return value.length > QUOTE_LENGTH ? `${JSON.stringify(value.slice(0, QUOTE_LENGTH))}… (${value.length} characters)` : JSON.stringify(value)
+}
+
 /** Joins a message's lines into one, dropping stack frames that some libp2p errors embed. */
 function oneLine (message: string): string {
   return message.split('\n').filter(line => !/^\s*at\s/.test(line)).join(' ').replace(/\s+at\s+\S+\s+\([^)]*\)/g, '').replace(/\s+/g, ' ').trim()

@@ -6,19 +6,24 @@
  * JSON mode).
  */
 import type { ServiceInstance } from '../index.js'
-import type { CliIo } from './context.js'
 import type { Failure } from './exit-codes.js'
 
 /** Prefix of every line written to stderr. */
 export const PROGRAM = 'netget-peer'
 
+/** Where a command prints: the process's streams, or test captures. */
+export interface OutputStreams {
+  stdout: { write(chunk: string): unknown }
+  stderr: { write(chunk: string): unknown }
+}
+
 /** The printer of one command run. */
 export class Output {
   /** Whether --json was given. */
   readonly json: boolean
-  private readonly io: Pick<CliIo, 'stdout' | 'stderr'>
+  private readonly io: OutputStreams
 
-  constructor (io: Pick<CliIo, 'stdout' | 'stderr'>, json: boolean) {
+  constructor (io: OutputStreams, json: boolean) {
     this.io = io
     this.json = json
   }
@@ -64,14 +69,6 @@ export class Output {
       this.io.stdout.write(`${JSON.stringify({ error: { name: errorName, message: failure.message, exitCode: failure.exitCode } })}\n`)
     }
   }
-}
-
-/** Longest piece of user input quoted in a CLI message, like the library's. */
-const QUOTE_LENGTH = 80
-
-/** User input as a message quotes it: JSON-quoted (control characters escaped), cut to {@link QUOTE_LENGTH} characters. */
-export function quote (value: string): string {
-  return value.length > QUOTE_LENGTH ? `${JSON.stringify(value.slice(0, QUOTE_LENGTH))}… (${value.length} characters)` : JSON.stringify(value)
 }
 
 /** The last characters of a peer ID, enough to tell peers apart in progress lines. */
