@@ -219,6 +219,17 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   /**
+   * Closed networks: hands a revocation (from `netget-peer network revoke`,
+   * or `issueRevocation()`) to every connected registry, which keep it, hand
+   * it to every peer and drop the records it voids. Resolves with how many
+   * registries took it.
+   */
+  async publishRevocation (revocation: Uint8Array, options: AbortOptions = {}): Promise<number> {
+    await this.start()
+    return this.withSignal(options, 'Publishing a revocation', async signal => this.runtime.publishRevocation(revocation, signal))
+  }
+
+  /**
    * Adds a registry (a multiaddr ending in `/p2p/<peer id>`) and keeps the
    * node connected to it, now and after every restart. Returns false if it
    * was already known.

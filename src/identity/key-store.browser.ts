@@ -16,3 +16,13 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
 export async function lockDataDir (dataDir: string): Promise<() => Promise<void>> {
   throw new UnsupportedOperationError(`Cannot use the data directory "${dataDir}" in a browser: use dataDir: false`)
 }
+
+/** Throws UnsupportedOperationError: a browser keeps no key files. */
+export async function createKeyFile (path: string): Promise<PrivateKey> {
+  throw new UnsupportedOperationError(`Cannot write the key file "${path}" in a browser`)
+}
+
+/** Throws UnsupportedOperationError: a browser keeps no key files. */
+export async function readKeyFile (path: string): Promise<PrivateKey> {
+  throw new UnsupportedOperationError(`Cannot read the key file "${path}" in a browser`)
+}

@@ -1,5 +1,5 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { KEY_FILE, LOCK_FILE } from '../constants.js'
 import { DataDirError, DataDirLockedError } from '../errors.js'
@@ -45,6 +45,45 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
   await writeFile(temporary, privateKeyToProtobuf(key), { mode: 0o600 })
   await rename(temporary, path)
   return key
+}
+
+/**
+ * Creates a new Ed25519 key and writes it to `path` (libp2p protobuf
+ * encoding, mode 0600, the directory created with mode 0700). Refuses to
+ * overwrite an existing file: throws DataDirError. Used for a closed
+ * network's authority key (`netget-peer network create`).
+ */
+export async function createKeyFile (path: string): Promise<PrivateKey> {
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(err => {
+    throw new DataDirError(`Cannot create the directory of ${path}: ${(err as Error).message}`, dirname(path), { cause: err })
+  })
+
+  try {
+    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+  } catch (err) {
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST'
+    throw new DataDirError(exists ? `${path} already exists; keep it (it is the network's authority) or move it away to create a new one` : `Cannot write ${path}: ${(err as Error).message}`, dirname(path), { cause: err })
+  }
+
+  return key
+}
+
+/** Reads a key file written by {@link createKeyFile} or {@link loadOrCreateKey}; throws DataDirError if it is missing or corrupt. */
+export async function readKeyFile (path: string): Promise<PrivateKey> {
+  let bytes: Uint8Array
+
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    throw new DataDirError(`Cannot read the key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, dirname(path), { cause: err })
+  }
+
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    throw new DataDirError(`${path} is not a libp2p private key file`, dirname(path), { cause: err })
+  }
 }
 
 /**

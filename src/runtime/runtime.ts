@@ -187,6 +187,24 @@ export class Runtime implements Startable {
     return performance.now() - started
   }
 
+  /**
+   * Closed networks: hands a revocation to every connected registry (which
+   * keep and pass it on). Resolves with how many took it.
+   */
+  async publishRevocation (envelope: Uint8Array, signal: AbortSignal): Promise<number> {
+    const run = this.require()
+
+    if (run.trustService === undefined || run.trust === undefined) {
+      throw new UnsupportedOperationError('Revocations exist on closed networks only: give the node the network\'s "authority"')
+    }
+
+    await run.trust.revocations.add(envelope)
+    await run.registries.ensureConnected(signal)
+    const service = run.trustService
+    const answers = await Promise.allSettled(run.registries.connected().map(async registry => service.exchange(registry.peerId, ['registry'], signal, [envelope])))
+    return answers.filter(answer => answer.status === 'fulfilled').length
+  }
+
   /** Registry nodes only: every stored service with its live instances; see `Netget.listServices()`. */
   async listServices (signal: AbortSignal): Promise<Array<ServiceSummary<ServiceInstance>>> {
     const run = this.require()
