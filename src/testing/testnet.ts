@@ -45,8 +45,12 @@ export interface Testnet {
   dataDir(label: string): string
   /** Creates (not starts) a node on this network with fast timers; it is stopped by {@link Testnet.destroy}. */
   createNode(init?: NetgetInit): Netget
-  /** Starts a registry on `dataDir` (a new one if omitted) and adds it to {@link Testnet.registries}. */
-  startRegistry(dataDir?: string): Promise<Netget>
+  /**
+   * Starts a registry on `dataDir` (a new one if omitted), with `init` merged
+   * into its options (a closed network's `privateKey` and `credential`, say),
+   * and adds it to {@link Testnet.registries}.
+   */
+  startRegistry(dataDir?: string, init?: NetgetInit): Promise<Netget>
   /** Stops every node and registry and deletes the temporary directories. */
   destroy(): Promise<void>
 }
@@ -92,7 +96,7 @@ export async function createTestnet (size = 0, options: TestnetOptions = {}): Pr
       testnet.nodes.push(node)
       return node
     },
-    async startRegistry (dataDir) {
+    async startRegistry (dataDir, init = {}) {
       const registry = new Netget({
         nodeType: 'registry',
         network,
@@ -100,7 +104,8 @@ export async function createTestnet (size = 0, options: TestnetOptions = {}): Pr
         dataDir: dataDir ?? testnet.dataDir('registry'),
         registryNodes: [...testnet.registryNodes],
         ...TESTNET_TIMERS,
-        ...options.nodeOptions
+        ...options.nodeOptions,
+        ...init
       })
       all.push(registry)
       await registry.start()
