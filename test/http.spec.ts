@@ -160,6 +160,13 @@ describe('registry HTTP port', function () {
       expect(body.services[0].truncated).to.equal(true)
       expect(body.services[1]).to.not.have.property('truncated')
 
+      const fewServices = await getJson<ServicesResponse>(`${(await serve({ maxServices: 3 })).url}/api/services`)
+      expect(fewServices.truncated).to.equal(true)
+      expect(fewServices.services.map(service => [service.name, service.instances.length, service.truncated])).to.deep.equal([['a0', 3, undefined], ['a1', 1, undefined], ['a2', 1, undefined]])
+      const fewInstances = await getJson<ServicesResponse>(`${(await serve({ maxInstances: 4 })).url}/api/services`)
+      expect(fewInstances.truncated).to.equal(true)
+      expect(fewInstances.services.map(service => [service.name, service.instances.length])).to.deep.equal([['a0', 3], ['a1', 1]])
+
       const bytes = await serve({ maxSnapshotBytes: 1_000 })
       const small = await getJson<ServicesResponse>(`${bytes.url}/api/services`)
       expect(small.truncated).to.equal(true)
@@ -171,6 +178,17 @@ describe('registry HTTP port', function () {
       expect(all.services.map(service => [service.name, service.instances.length])).to.deep.equal([['a0', 3], ['a1', 1], ['a2', 1], ['a3', 1], ['a4', 1]])
       // health is what the registry knows, and it was never asked to ping these
       expect(all.services.flatMap(service => service.instances.map(instance => instance.health.status))).to.deep.equal(['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown'])
+    })
+
+    it('is built by listServices({ ping: false }), whose bounds hold', async () => {
+      const names = async (options: Parameters<Netget['listServices']>[0]): Promise<Array<[string, number]>> =>
+        (await registry.listServices({ ping: false, ...options })).filter(service => service.name.startsWith('a')).map(service => [service.name, service.instances.length])
+      expect(await names({ limit: 2 })).to.deep.equal([['a0', 3], ['a1', 1]])
+      expect(await names({ after: 'a2' })).to.deep.equal([['a3', 1], ['a4', 1]])
+      expect(await names({ name: 'a3' })).to.deep.equal([['a3', 1]])
+      expect(await names({ maxInstances: 2, limit: 2 })).to.deep.equal([['a0', 2], ['a1', 1]])
+      // the listing stops verifying once it holds this many instances
+      expect(await names({ maxTotalInstances: 4 })).to.deep.equal([['a0', 3], ['a1', 1]])
     })
 
     it('pages with ?cursor= and ?limit=', async () => {

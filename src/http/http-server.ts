@@ -213,7 +213,9 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
     handle(context, request, response).catch(err => {
       log.error('request %s failed - %e', request.url, err)
 
-      if (!response.headersSent) {
+      if (!response.headersSent && (err as Error).name === 'NotStartedError') {
+        send(response, 503, 'text/plain; charset=utf-8', 'the registry node is not running\n', { 'Retry-After': '1' })
+      } else if (!response.headersSent) {
         send(response, 500, 'text/plain; charset=utf-8', 'internal error\n')
       } else {
         response.destroy()
