@@ -237,6 +237,20 @@ describe('registry HTTP port', function () {
       expect(fresh.services.map(service => service.name)).to.include('late')
     })
 
+    it('answers 503 while the registry is stopped', async () => {
+      const other = await testnet.startRegistry()
+      const http = await startRegistryHttp(other)
+
+      try {
+        await other.stop()
+        const answer = await fetchRaw(`${http.url}/api/services`)
+        expect(answer.status).to.equal(503)
+        expect(answer.headers['retry-after']).to.equal('1')
+      } finally {
+        await http.close()
+      }
+    })
+
     it('pings nobody for a request', async () => {
       const http = await serve({ snapshotInterval: 0 })
       sinkConnections = 0
