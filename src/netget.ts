@@ -10,7 +10,7 @@ import type { Channel, ChannelHandler, ChannelTarget, HandleChannelsOptions, Ope
 import type { NetgetLibp2p } from './libp2p/create-node.js'
 import type { NetgetConfig, NetgetInit } from './options/index.js'
 import type { RegistryAddress } from './registries/registry-address.js'
-import type { ServiceSummary } from './registry/service-list.js'
+import type { ListServicesOptions, ServiceSummary } from './registry/service-list.js'
 import type { AnnounceResult } from './service/announcer.js'
 import type { DiscoverOptions, NetgetEvents, NetgetStatus, RegistryEventDetail, ServiceInstance, StopOptions } from './types.js'
 import type { AbortOptions, Logger } from '@libp2p/interface'
@@ -208,14 +208,16 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   /**
-   * Registry nodes only: every service this registry stores, with each live
-   * instance (records verified again) and its health as this registry
-   * measures it. Instances are pinged from the first call on, until their
-   * record expires. Used by the registry's HTTP dashboard.
+   * Registry nodes only: the services this registry stores, in name order,
+   * with each live instance (records verified) and its health as this
+   * registry measures it. By default instances are pinged from the first
+   * call on, until their record expires; with `ping: false` (what the HTTP
+   * port uses) nothing is pinged and health is only what the registry knows.
+   * `after`, `name`, `limit` and `maxInstances` bound the answer.
    */
-  async listServices (options: AbortOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
+  async listServices (options: ListServicesOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
     this.requireStarted()
-    return this.withSignal(options, 'Listing services', async signal => this.runtime.listServices(signal))
+    return this.withSignal(options, 'Listing services', async signal => this.runtime.listServices(signal, options))
   }
 
   /**

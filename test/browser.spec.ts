@@ -200,6 +200,8 @@ describe('browser (Chromium)', function () {
   })
 
   it('the dashboard shows the service, its instance and its health, and /api/services the same as JSON', async () => {
+    // the HTTP port pings nobody: health is what the registry measures, here because listServices() asked it to
+    await testnet.registries[0].listServices()
     const page = await newPage()
     await page.goto(`${http.url}/`)
     const section = page.locator('section[data-service="echo"]')
@@ -214,12 +216,41 @@ describe('browser (Chromium)', function () {
     await page.close()
 
     const response = await fetch(`${http.url}/api/services`)
-    expect(response.headers.get('access-control-allow-origin')).to.equal('*')
+    expect(response.headers.get('access-control-allow-origin')).to.equal(null)
     const body = await response.json() as { network: string, services: Array<{ name: string, instances: Array<{ peerId: string, health: { status: string, rttMs?: number } }> }> }
     expect(body.network).to.equal(testnet.network)
     const echo = body.services.find(entry => entry.name === 'echo')
     expect(echo?.instances.map(instance => instance.peerId)).to.deep.equal([service.peerId])
     expect(echo?.instances[0].health.status).to.equal('healthy')
     expect(echo?.instances[0].health.rttMs).to.be.a('number')
+  })
+
+  it('a page of another origin may load /netget.js but not read /api/services', async () => {
+    const server = createServer((request, response) => {
+      response.writeHead(request.url === '/' ? 200 : 204, { 'Content-Type': 'text/html; charset=utf-8' })
+      response.end(request.url === '/' ? '<!doctype html><title>other origin</title>' : undefined)
+    })
+    await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+
+    try {
+      const page = await newPage()
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      const outcome = await page.evaluate(async base => {
+        const read = async (path: string): Promise<string> => {
+          try {
+            const response = await fetch(base + path)
+            return `read ${response.status}`
+          } catch (err) {
+            return (err as Error).name
+          }
+        }
+        return { bundle: await read('/netget.js'), api: await read('/api/services'), service: await read('/api/services/echo') }
+      }, http.url)
+      expect(outcome).to.deep.equal({ bundle: 'read 200', api: 'TypeError', service: 'TypeError' })
+      await page.close()
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
   })
 })

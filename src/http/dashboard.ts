@@ -1,7 +1,8 @@
 /**
  * The registry dashboard: a page for people showing the network's services,
- * their instances, health and RTT, refreshed every second from
- * `/api/services`. The script builds the table with `textContent` only:
+ * their instances, health and RTT as the registry knows them (`unknown`: it
+ * has not pinged the instance), refreshed every second from the first page
+ * of `/api/services`. The script builds the table with `textContent` only:
  * service metadata comes from the network and is never parsed as HTML.
  */
 
@@ -34,6 +35,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <body>
 <h1>netget registry</h1>
 <div class="meta">network <strong id="network">…</strong> · registry <code id="registry">…</code> · <span id="status">loading…</span></div>
+<p id="note" class="meta"></p>
 <div id="services"></div>
 <script src="/dashboard.js"></script>
 </body>
@@ -73,6 +75,10 @@ export const DASHBOARD_JS = `'use strict'
           el('tbody', {}, ...rows))))
     }
     root.replaceChildren(...sections)
+    const shown = data.services.length + ' service' + (data.services.length === 1 ? '' : 's')
+    document.getElementById('note').textContent = data.nextCursor !== undefined
+      ? 'showing the first ' + shown + '; the rest: /api/services?cursor=' + encodeURIComponent(data.nextCursor)
+      : data.truncated ? 'showing ' + shown + ' of more: the registry caps its listing (see /api/services, "limits")' : ''
   }
 
   async function refresh () {

@@ -3,27 +3,77 @@ import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { logger } from '@libp2p/logger'
+import { SERVICE_NAME_PATTERN } from '../constants.js'
 import { InvalidOptionsError, UnsupportedOperationError } from '../errors.js'
+import { preview } from '../text.js'
+import { ConnectionGuard } from './connection-guard.js'
+import {
+  DEFAULT_HTTP_HEADERS_TIMEOUT, DEFAULT_HTTP_HOST, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_HTTP_KEEP_ALIVE_TIMEOUT, DEFAULT_HTTP_MAX_CONCURRENT_REQUESTS,
+  DEFAULT_HTTP_MAX_CONNECTIONS, DEFAULT_HTTP_REQUEST_TIMEOUT, DEFAULT_PAGE_LIMIT, DEFAULT_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_MAX_BYTES,
+  DEFAULT_SNAPSHOT_MAX_INSTANCES, DEFAULT_SNAPSHOT_MAX_INSTANCES_PER_SERVICE, DEFAULT_SNAPSHOT_MAX_SERVICES, HTTP_TIMEOUT_CHECK_INTERVAL, MAX_PAGE_LIMIT
+} from './constants.js'
 import { DASHBOARD_HTML, DASHBOARD_JS } from './dashboard.js'
+import { allowedHostNames, apiCorsHeaders, isHostAllowed, refusedHostMessage } from './request-guard.js'
+import { page, ServicesSnapshot } from './services-snapshot.js'
+import type { ServiceEntry, SnapshotEntry, SnapshotLimits } from './services-snapshot.js'
 import type { Netget } from '../netget.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
+export { DEFAULT_HTTP_HOST } from './constants.js'
+export type { ServiceEntry, SnapshotLimits } from './services-snapshot.js'
+
 /** The single-file browser bundle built by `npm run build`. */
 export const BROWSER_BUNDLE_PATH = fileURLToPath(new URL('../../netget.browser.js', import.meta.url))
-
-/** Default address the registry HTTP server binds to. */
-export const DEFAULT_HTTP_HOST = '0.0.0.0'
-
-/** How long `/api/services` may take (health pings of new instances included), in ms. */
-export const API_TIMEOUT = 3_000
 
 /** Options of {@link startRegistryHttp}. */
 export interface RegistryHttpInit {
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number
-  /** Address to bind. @default '0.0.0.0' */
+  /**
+   * Address to bind. The default serves this machine only; to serve others,
+   * bind `'0.0.0.0'` (or one interface's address) and list the names clients
+   * use in {@link allowedHosts}.
+   * @default '127.0.0.1'
+   */
   host?: string
+  /**
+   * Host names (the `Host` header, without port) answered besides
+   * `127.0.0.1`, `localhost`, `[::1]` and the bound `host`, like
+   * `['registry.example.com', '10.0.0.7']`; `'*'` answers any. A request for
+   * another host gets 421 (this is what stops DNS rebinding).
+   * @default []
+   */
+  allowedHosts?: string[]
+  /**
+   * Origins whose pages may read the JSON API (`/api/...`) cross-origin,
+   * like `['https://status.example.com']`; `'*'` grants every origin. The
+   * browser bundle `/netget.js` is public code and always `*`.
+   * @default [] (same origin only)
+   */
+  corsOrigins?: string[]
+  /** Most open connections; past it the longest-idle one is closed, or the new one refused if all are answering. @default 256 */
+  maxConnections?: number
+  /** How long a client has to send a request's headers, in ms (enforced within 250 ms). @default 5000 */
+  headersTimeout?: number
+  /** How long a client has to send a whole request, in ms. @default 10000 */
+  requestTimeout?: number
+  /** How long an idle kept-alive connection stays open, in ms. @default 2000 */
+  keepAliveTimeout?: number
+  /** How long a connection may pass no data at all before it is closed, in ms. @default 30000 */
+  idleTimeout?: number
+  /** Most `/api/...` requests answered at once; the rest get 503 with `Retry-After: 1`. @default 32 */
+  maxConcurrentRequests?: number
+  /** How long one snapshot of the services answers `/api/...`, in ms, counted from the end of its build. @default 2000 */
+  snapshotInterval?: number
+  /** Most services in a snapshot. @default 1000 */
+  maxServices?: number
+  /** Most instances of one service in a snapshot. @default 100 */
+  maxInstancesPerService?: number
+  /** Most instances in a snapshot, all services together. @default 2000 */
+  maxInstances?: number
+  /** Most bytes of service JSON in a snapshot. @default 4194304 (4 MiB) */
+  maxSnapshotBytes?: number
   /** The browser bundle to serve as `/netget.js`. @default dist/netget.browser.js of this package */
   bundlePath?: string
 }
@@ -38,19 +88,46 @@ export interface RegistryHttp {
   close(): Promise<void>
 }
 
-/** The JSON `/api/services` returns. */
-export interface ServicesResponse {
+/** What every `/api/...` answer starts with. */
+export interface ApiResponseHead {
   network: string
   /** The registry answering, with its addresses (the `/ws` ones are what pages pass as `registryNodes`). */
   registry: { peerId: string, multiaddrs: string[] }
-  /** Unix ms of the answer. */
+  /** Unix ms when the snapshot answering was built (at most `snapshotInterval` ms before the request, plus the build). */
   generatedAt: number
-  services: Awaited<ReturnType<Netget['listServices']>>
+  /** The snapshot's caps. */
+  limits: SnapshotLimits
+  /** true if a cap left services or instances out of the snapshot (each capped service says `truncated: true` too). */
+  truncated: boolean
+}
+
+/** The JSON `GET /api/services[?cursor=NAME&limit=N]` returns. */
+export interface ServicesResponse extends ApiResponseHead {
+  /** Pass as `?cursor=` for the next page; absent on the last page. */
+  nextCursor?: string
+  /** At most `limit` services (default 100, at most 1000) after `cursor`, in name order; health is what the registry knows. */
+  services: ServiceEntry[]
+}
+
+/** The JSON `GET /api/services/NAME` returns (404 if no live instance is stored). */
+export interface ServiceResponse extends ApiResponseHead {
+  service: ServiceEntry
 }
 
 interface Bundle {
   code: Buffer
   gzip: Buffer
+}
+
+interface Context {
+  netget: Netget
+  snapshot: ServicesSnapshot
+  limits: SnapshotLimits
+  hosts: Set<string>
+  corsOrigins: ReadonlySet<string>
+  maxConcurrentRequests: number
+  inFlight: number
+  loadBundle(): Promise<Bundle | undefined>
 }
 
 const log = logger('netget:http')
@@ -62,10 +139,15 @@ const log = logger('netget:http')
  *   `Access-Control-Allow-Origin: *` so a page of any origin can load it.
  * - `GET /`: a dashboard of the network's services, instances, health and RTT,
  *   refreshed every second.
- * - `GET /api/services`: the same data as JSON, for tools (CORS open too).
+ * - `GET /api/services[?cursor=&limit=]`: the same data as JSON, paged;
+ *   `GET /api/services/NAME`: one service. Same-origin unless `corsOrigins`.
  *
- * Read-only: nothing served changes the registry. Health is measured by the
- * registry, which pings each instance listed from then on.
+ * Read-only, and cheap whatever the load: answers come from a snapshot
+ * rebuilt at most every `snapshotInterval` ms and capped (see
+ * {@link RegistryHttpInit}); nothing is pinged for a request, so health is
+ * what the registry already measures. Only requests for the bound host,
+ * loopback or `allowedHosts` are answered; connections are capped and slow
+ * clients cut off at the header timeout.
  */
 export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit = {}): Promise<RegistryHttp> {
   if (netget.nodeType !== 'registry') {
@@ -75,62 +157,115 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
   const port = init.port ?? 0
 
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidOptionsError(`Option "port" must be a TCP port from 0 to 65535, got ${JSON.stringify(init.port)}`, { option: 'port' })
+    throw new InvalidOptionsError(`Option "port" must be a TCP port from 0 to 65535, got ${preview(init.port)}`, { option: 'port' })
   }
+
+  const host = init.host ?? DEFAULT_HTTP_HOST
+
+  if (typeof host !== 'string' || host.trim() === '') {
+    throw new InvalidOptionsError(`Option "host" must be an address to bind, like "127.0.0.1" or "0.0.0.0", got ${preview(init.host)}`, { option: 'host' })
+  }
+
+  const allowedHosts = stringList(init.allowedHosts, 'allowedHosts', 'host names, like ["registry.example.com"]', text => text.trim() !== '' && !/[\s/]/.test(text))
+  const corsOrigins = stringList(init.corsOrigins, 'corsOrigins', 'origins, like ["https://status.example.com"] or ["*"]', isOrigin)
+  const limits: SnapshotLimits = {
+    maxServices: positive(init.maxServices, 'maxServices', DEFAULT_SNAPSHOT_MAX_SERVICES),
+    maxInstancesPerService: positive(init.maxInstancesPerService, 'maxInstancesPerService', DEFAULT_SNAPSHOT_MAX_INSTANCES_PER_SERVICE),
+    maxInstances: positive(init.maxInstances, 'maxInstances', DEFAULT_SNAPSHOT_MAX_INSTANCES),
+    maxBytes: positive(init.maxSnapshotBytes, 'maxSnapshotBytes', DEFAULT_SNAPSHOT_MAX_BYTES)
+  }
+  const headersTimeout = positive(init.headersTimeout, 'headersTimeout', DEFAULT_HTTP_HEADERS_TIMEOUT)
+  const requestTimeout = positive(init.requestTimeout, 'requestTimeout', DEFAULT_HTTP_REQUEST_TIMEOUT)
+  const keepAliveTimeout = positive(init.keepAliveTimeout, 'keepAliveTimeout', DEFAULT_HTTP_KEEP_ALIVE_TIMEOUT)
+  const idleTimeout = positive(init.idleTimeout, 'idleTimeout', DEFAULT_HTTP_IDLE_TIMEOUT)
+  const maxConnections = positive(init.maxConnections, 'maxConnections', DEFAULT_HTTP_MAX_CONNECTIONS)
+  const maxConcurrentRequests = positive(init.maxConcurrentRequests, 'maxConcurrentRequests', DEFAULT_HTTP_MAX_CONCURRENT_REQUESTS)
+  const snapshotInterval = positive(init.snapshotInterval, 'snapshotInterval', DEFAULT_SNAPSHOT_INTERVAL, 0)
 
   const bundlePath = init.bundlePath ?? BROWSER_BUNDLE_PATH
   let bundle: Promise<Bundle | undefined> | undefined
-  const loadBundle = async (): Promise<Bundle | undefined> => {
-    bundle ??= readFile(bundlePath).then(code => ({ code, gzip: gzipSync(code, { level: 9 }) }), err => {
-      log.error('cannot read the browser bundle %s - %e', bundlePath, err)
-      bundle = undefined
-      return undefined
-    })
-    return bundle
+  const context: Context = {
+    netget,
+    limits,
+    snapshot: new ServicesSnapshot({ ...limits, interval: snapshotInterval, log, list: async options => netget.listServices(options) }),
+    hosts: allowedHostNames(host, allowedHosts),
+    corsOrigins: new Set(corsOrigins),
+    maxConcurrentRequests,
+    inFlight: 0,
+    loadBundle: async () => {
+      bundle ??= readFile(bundlePath).then(code => ({ code, gzip: gzipSync(code, { level: 9 }) }), err => {
+        log.error('cannot read the browser bundle %s - %e', bundlePath, err)
+        bundle = undefined
+        return undefined
+      })
+      return bundle
+    }
   }
 
-  const server = createServer((request, response) => {
-    handle(netget, request, response, loadBundle).catch(err => {
+  const server = createServer({
+    headersTimeout,
+    requestTimeout: Math.max(requestTimeout, headersTimeout),
+    keepAliveTimeout,
+    // Node checks the two timeouts above only this often (30 s by default)
+    connectionsCheckingInterval: Math.min(HTTP_TIMEOUT_CHECK_INTERVAL, headersTimeout)
+  }, (request, response) => {
+    guard.track(request, response)
+    handle(context, request, response).catch(err => {
       log.error('request %s failed - %e', request.url, err)
 
-      if (!response.headersSent) {
+      if (!response.headersSent && (err as Error).name === 'NotStartedError') {
+        send(response, 503, 'text/plain; charset=utf-8', 'the registry node is not running\n', { 'Retry-After': '1' })
+      } else if (!response.headersSent) {
         send(response, 500, 'text/plain; charset=utf-8', 'internal error\n')
       } else {
         response.destroy()
       }
     })
   })
-  server.requestTimeout = 10_000
-  server.headersTimeout = 5_000
-  server.keepAliveTimeout = 5_000
+  const guard = new ConnectionGuard(server, { maxConnections, log })
+  server.setTimeout(idleTimeout, socket => { socket.destroy() })
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => {
-      reject(new InvalidOptionsError(`Cannot serve HTTP on ${init.host ?? DEFAULT_HTTP_HOST}:${port}: ${err.message} — is another program using the port?`, { option: 'port', cause: err }))
+      reject(new InvalidOptionsError(`Cannot serve HTTP on ${host}:${port}: ${err.message} — is another program using the port?`, { cause: err, option: 'port' }))
     })
-    server.listen(port, init.host ?? DEFAULT_HTTP_HOST, resolve)
+    server.listen(port, host, resolve)
   })
 
   const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  log('serving HTTP on %s:%d', shown, address.port)
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    url: `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`,
     port: address.port,
     close: async () => { await closeServer(server) }
   }
 }
 
-async function handle (netget: Netget, request: IncomingMessage, response: ServerResponse, loadBundle: () => Promise<Bundle | undefined>): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname
+async function handle (context: Context, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (!isHostAllowed(request, context.hosts)) {
+    send(response, 421, 'text/plain; charset=utf-8', refusedHostMessage(request))
+    return
+  }
+
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  const path = url.pathname
+  const api = path === '/api/services' || path.startsWith('/api/services/')
 
   if (request.method === 'OPTIONS') {
-    response.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Max-Age': '86400' })
+    const cors = api ? apiCorsHeaders(request.headers.origin, context.corsOrigins) : BUNDLE_CORS
+    response.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Max-Age': '86400' })
     response.end()
     return
   }
 
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     send(response, 405, 'text/plain; charset=utf-8', 'only GET and HEAD\n', { Allow: 'GET, HEAD' })
+    return
+  }
+
+  if (api) {
+    await answerApi(context, request, response, url)
     return
   }
 
@@ -147,49 +282,193 @@ async function handle (netget: Netget, request: IncomingMessage, response: Serve
       send(response, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS)
       return
     case '/netget.js': {
-      const bundle = await loadBundle()
+      const bundle = await context.loadBundle()
 
       if (bundle === undefined) {
-        send(response, 503, 'text/plain; charset=utf-8', 'the browser bundle is not built: run npm run build\n', CORS)
+        send(response, 503, 'text/plain; charset=utf-8', 'the browser bundle is not built: run npm run build\n', BUNDLE_CORS)
         return
       }
 
       const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
       send(response, 200, 'text/javascript; charset=utf-8', gzip ? bundle.gzip : bundle.code, {
-        ...CORS,
+        ...BUNDLE_CORS,
         'Cache-Control': 'public, max-age=300',
         Vary: 'Accept-Encoding',
         ...(gzip ? { 'Content-Encoding': 'gzip' } : {})
       })
       return
     }
-    case '/api/services': {
-      const body: ServicesResponse = {
-        network: netget.network,
-        registry: { peerId: netget.peerId, multiaddrs: netget.multiaddrs },
-        generatedAt: Date.now(),
-        services: await netget.listServices({ signal: AbortSignal.timeout(API_TIMEOUT) })
-      }
-      send(response, 200, 'application/json; charset=utf-8', JSON.stringify(body), CORS)
-      return
-    }
     default:
-      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js or /api/services\n', CORS)
+      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js, /api/services or /api/services/NAME\n')
   }
 }
 
-const CORS = { 'Access-Control-Allow-Origin': '*' }
+/** `/api/services` and `/api/services/NAME`, from the snapshot, at most `maxConcurrentRequests` at once. */
+async function answerApi (context: Context, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  const cors = apiCorsHeaders(request.headers.origin, context.corsOrigins)
+
+  if (context.inFlight >= context.maxConcurrentRequests) {
+    sendJson(response, 503, [Buffer.from('{"error":"busy: too many requests at once, retry in a second"}')], { ...cors, 'Retry-After': '1' })
+    return
+  }
+
+  context.inFlight++
+
+  try {
+    if (url.pathname === '/api/services') {
+      const query = pageQuery(url)
+
+      if (typeof query === 'string') {
+        sendJson(response, 400, [jsonError(query)], cors)
+        return
+      }
+
+      const snapshot = await context.snapshot.get()
+      const selected = page(snapshot.entries, query.cursor, query.limit)
+      const head = { ...responseHead(context, snapshot.generatedAt, snapshot.truncated), ...(selected.nextCursor === undefined ? {} : { nextCursor: selected.nextCursor }) }
+      sendJson(response, 200, withEntries(head, 'services', selected.entries), cors)
+      return
+    }
+
+    let name: string
+
+    try {
+      name = decodeURIComponent(url.pathname.slice('/api/services/'.length))
+    } catch {
+      name = ''
+    }
+
+    if (!SERVICE_NAME_PATTERN.test(name)) {
+      sendJson(response, 400, [jsonError('not a service name: /api/services/NAME takes 1 to 64 letters, digits, ".", "_" or "-"')], cors)
+      return
+    }
+
+    const snapshot = await context.snapshot.get()
+    const entry = await context.snapshot.service(name)
+
+    if (entry === undefined) {
+      sendJson(response, 404, [jsonError(`no live instance of "${name}" is stored on this registry`)], cors)
+      return
+    }
+
+    const parts = withEntries(responseHead(context, snapshot.generatedAt, snapshot.truncated), 'service', [entry])
+    sendJson(response, 200, parts, cors)
+  } finally {
+    context.inFlight--
+  }
+}
+
+function pageQuery (url: URL): { cursor?: string, limit: number } | string {
+  const cursor = url.searchParams.get('cursor') ?? undefined
+  const limitText = url.searchParams.get('limit')
+  const limit = limitText === null ? DEFAULT_PAGE_LIMIT : Number(limitText)
+
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    return `"limit" must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${preview(limitText)}`
+  }
+
+  if (cursor !== undefined && cursor.length > 256) {
+    return '"cursor" must be the nextCursor of a previous page'
+  }
+
+  return { cursor, limit }
+}
+
+function responseHead (context: Context, generatedAt: number, truncated: boolean): ApiResponseHead {
+  const { netget } = context
+  return { network: netget.network, registry: { peerId: netget.peerId, multiaddrs: netget.multiaddrs }, generatedAt, limits: context.limits, truncated }
+}
+
+/**
+ * The chunks of `{ ...head, [key]: <entries> }` (or `[key]: <the entry>`
+ * for `service`): each entry's JSON is the snapshot's own buffer, shared by
+ * every answer, so a page costs no copy of the services it holds.
+ */
+function withEntries (head: object, key: 'services' | 'service', entries: SnapshotEntry[]): Buffer[] {
+  const opening = JSON.stringify(head).slice(0, -1)
+  const parts: Buffer[] = [Buffer.from(`${opening},${JSON.stringify(key)}:${key === 'services' ? '[' : ''}`)]
+
+  entries.forEach((entry, i) => {
+    if (i > 0) {
+      parts.push(COMMA)
+    }
+
+    parts.push(entry.json)
+  })
+
+  parts.push(Buffer.from(key === 'services' ? ']}' : '}'))
+  return parts
+}
+
+const COMMA = Buffer.from(',')
+
+function jsonError (message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: message }))
+}
+
+/** The bundle is public code: any page may load it. */
+const BUNDLE_CORS = { 'Access-Control-Allow-Origin': '*' }
+
+const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' }
 
 function send (response: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
-  response.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': String(bytes.byteLength),
-    'X-Content-Type-Options': 'nosniff',
-    'Cache-Control': 'no-store',
-    ...headers
-  })
+  response.writeHead(status, { ...BASE_HEADERS, 'Content-Type': type, 'Content-Length': String(bytes.byteLength), ...headers })
   response.end(response.req.method === 'HEAD' ? undefined : bytes)
+}
+
+function sendJson (response: ServerResponse, status: number, parts: Buffer[], headers: Record<string, string>): void {
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
+  response.writeHead(status, { ...BASE_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(length), ...headers })
+
+  if (response.req.method === 'HEAD') {
+    response.end()
+    return
+  }
+
+  response.cork()
+
+  for (const part of parts) {
+    response.write(part)
+  }
+
+  // end() uncorks: the head and every part go out in as few writes as the socket takes
+  response.end()
+}
+
+function positive (value: number | undefined, option: string, fallback: number, min = 1): number {
+  const result = value ?? fallback
+
+  if (typeof result !== 'number' || !Number.isSafeInteger(result) || result < min) {
+    throw new InvalidOptionsError(`Option "${option}" must be an integer of at least ${min}, got ${preview(value)}`, { option })
+  }
+
+  return result
+}
+
+function stringList (value: string[] | undefined, option: string, what: string, valid: (text: string) => boolean): string[] {
+  if (value === undefined) {
+    return []
+  }
+
+  if (!Array.isArray(value) || !value.every(item => typeof item === 'string' && valid(item))) {
+    throw new InvalidOptionsError(`Option "${option}" must be a list of ${what}, got ${preview(value)}`, { option })
+  }
+
+  return value
+}
+
+function isOrigin (text: string): boolean {
+  if (text === '*') {
+    return true
+  }
+
+  try {
+    const url = new URL(text)
+    return url.origin === text
+  } catch {
+    return false
+  }
 }
 
 async function closeServer (server: Server): Promise<void> {

@@ -1,20 +1,48 @@
 import { MAX_LOOKUP_RESULTS } from '../constants.js'
+import { byHealth } from '../instances/instances.js'
 import { verifyRecord } from '../records/verify.js'
 import type { Health, HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RecordIndex } from './record-index.js'
-import type { Logger } from '@libp2p/interface'
-import { byHealth } from '../instances/instances.js'
+import type { AbortOptions, Logger } from '@libp2p/interface'
+
+/** Options of `Netget.listServices()`. */
+export interface ListServicesOptions extends AbortOptions {
+  /**
+   * Ping instances whose health is unknown before answering, and track every
+   * listed instance (pinged each `healthInterval`) until its record expires.
+   * With `false` nothing is pinged or tracked: health is what the registry
+   * already knows (`unknown` for an instance nobody asked it to check).
+   * @default true
+   */
+  ping?: boolean
+  /** Only services whose name sorts after this one (by UTF-16 code unit), for paging. */
+  after?: string
+  /** Only this service. */
+  name?: string
+  /** At most this many services. @default Infinity */
+  limit?: number
+  /** At most this many instances per service (the first verified, then sorted by health). @default 1000 (`MAX_LOOKUP_RESULTS`) */
+  maxInstances?: number
+  /** At most this many instances in all; the listing ends with the service that reaches it. @default Infinity */
+  maxTotalInstances?: number
+}
 
 /** What {@link listIndexedServices} needs from a registry. */
 export interface ServiceListInit<T> {
   network: string
   index: RecordIndex
   health: HealthMonitor<VerifiedRecord>
-  /** Pings instances whose health is unknown before returning, bounded by this signal. */
+  /** Bounds the pings of instances whose health is unknown. */
   signal: AbortSignal
   log: Logger
   toInstance(record: VerifiedRecord, health: Health): T
+  /**
+   * Envelopes already verified, so that a record is checked once however
+   * often it is listed (an Ed25519 check costs about 0.5 ms of CPU). Keys are
+   * the index's own envelope objects: an entry goes when its record does.
+   */
+  verified?: WeakMap<Uint8Array, VerifiedRecord>
 }
 
 /** One service as a registry knows it. */
@@ -25,37 +53,84 @@ export interface ServiceSummary<T> {
   instances: T[]
 }
 
+/** Verifications between two yields to the event loop while listing. */
+const VERIFICATIONS_PER_TURN = 32
+
 /**
- * Lists every service a registry stores and the live instances of each. Every
- * record is verified again (the index holds what peers stored). Instances are
- * tracked by the registry's health monitor from then on, until their record
- * expires; instances not pinged yet are pinged before this resolves.
+ * Lists the services a registry stores and the live instances of each, in
+ * name order. Every record is verified (the index holds what peers stored;
+ * `init.verified` remembers the ones that passed), yielding to the event loop
+ * every few checks so a long listing never stalls the node. With `ping` (the
+ * default) instances are tracked by the registry's health monitor from then
+ * on, until their record expires, and those not pinged yet are pinged before
+ * this resolves; with `ping: false` health is only read.
  */
-export async function listIndexedServices<T> (init: ServiceListInit<T>): Promise<Array<ServiceSummary<T>>> {
+export async function listIndexedServices<T> (init: ServiceListInit<T>, options: ListServicesOptions = {}): Promise<Array<ServiceSummary<T>>> {
   const { index, network, health, log } = init
-  const services = await Promise.all(index.names().map(async name => {
+  const limit = options.limit ?? Infinity
+  const maxInstances = options.maxInstances ?? MAX_LOOKUP_RESULTS
+  const maxTotal = options.maxTotalInstances ?? Infinity
+  const after = options.after
+  let names = options.name === undefined ? index.names() : [options.name]
+
+  if (after !== undefined) {
+    names = names.filter(name => name > after)
+  }
+
+  const found: Array<{ name: string, records: VerifiedRecord[] }> = []
+  let verifications = 0
+  let total = 0
+
+  for (const name of names) {
+    if (found.length >= limit || total >= maxTotal) {
+      break
+    }
+
     const records: VerifiedRecord[] = []
 
     for (const envelope of index.lookup(name, MAX_LOOKUP_RESULTS)) {
-      try {
-        const record = await verifyRecord(envelope, { network, name })
+      if (records.length >= maxInstances || total >= maxTotal) {
+        break
+      }
 
-        if (!record.withdrawn && record.expiresAt > Date.now()) {
-          records.push(record)
+      let record = init.verified?.get(envelope)
+
+      if (record === undefined) {
+        if (++verifications % VERIFICATIONS_PER_TURN === 0) {
+          await yieldToEventLoop()
         }
-      } catch (err) {
-        log('stored record of %s does not verify - %e', name, err)
+
+        try {
+          record = await verifyRecord(envelope, { network, name })
+          init.verified?.set(envelope, record)
+        } catch (err) {
+          log('stored record of %s does not verify - %e', name, err)
+          continue
+        }
+      }
+
+      if (!record.withdrawn && record.expiresAt > Date.now()) {
+        records.push(record)
+        total++
       }
     }
 
+    if (records.length > 0) {
+      found.push({ name, records })
+    }
+  }
+
+  return Promise.all(found.map(async ({ name, records }) => {
     const instances = await Promise.all(records.map(async record => {
-      const current = await health.observe(record, { signal: init.signal })
+      const current = options.ping === false ? health.health(record.peerId) : await health.observe(record, { signal: init.signal })
       return { health: current, instance: init.toInstance(record, current) }
     }))
 
     instances.sort(byHealth)
     return { name, instances: instances.map(entry => entry.instance) }
   }))
+}
 
-  return services.filter(service => service.instances.length > 0)
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise<void>(resolve => { setImmediate(resolve) })
 }

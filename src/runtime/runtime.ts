@@ -24,7 +24,7 @@ import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { NetgetLibp2p } from '../libp2p/create-node.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
-import type { ServiceSummary } from '../registry/service-list.js'
+import type { ListServicesOptions, ServiceSummary } from '../registry/service-list.js'
 import type { AnnounceResult } from '../service/announcer.js'
 import type { NodeDatastore } from '../storage/index.js'
 import type { DiscoverOptions, ServiceInstance } from '../types.js'
@@ -52,6 +52,8 @@ interface Run {
   /** Closed networks only. */
   trust?: NetworkTrust
   trustService?: TrustService
+  /** Registries only: stored envelopes that passed verification, so each is checked once. */
+  verified?: WeakMap<Uint8Array, VerifiedRecord>
 }
 
 /**
@@ -206,14 +208,15 @@ export class Runtime implements Startable {
   }
 
   /** Registry nodes only: every stored service with its live instances; see `Netget.listServices()`. */
-  async listServices (signal: AbortSignal): Promise<Array<ServiceSummary<ServiceInstance>>> {
+  async listServices (signal: AbortSignal, options: ListServicesOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
     const run = this.require()
 
     if (run.index === undefined) {
       throw new UnsupportedOperationError('listServices() is answered by registry nodes only; use discoverServiceNode(name) on other nodes')
     }
 
-    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance })
+    run.verified ??= new WeakMap()
+    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance, verified: run.verified }, options)
   }
 
   /** Adds a registry to the list (kept across restarts) and, if running, dials it. */
