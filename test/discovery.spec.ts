@@ -1,11 +1,13 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { expect } from 'chai'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RecordFinder } from '../src/discovery/record-finder.js'
-import { Netget } from '../src/index.js'
+import { Netget, recordKey, sealRecord } from '../src/index.js'
 import { RegistryConnections } from '../src/registries/registry-connections.js'
 import { createTestnet } from '../src/testing/index.js'
-import { rejectionOf } from './helpers.js'
+import { nextEvent, rejectionOf, startTcpRelay } from './helpers.js'
+import type { ServiceRecord } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
 
 describe('registration and discovery', () => {
@@ -112,6 +114,25 @@ describe('registration and discovery', () => {
     expect(instance.seq).to.equal(second.record.seq)
   })
 
+  it('re-announces on its interval, with a higher seq each time, without any reconnect', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' }, reannounceInterval: 300 })
+    const first = await service.registerWithNetwork()
+    const registryEvents: string[] = []
+    service.addEventListener('registry:connected', () => { registryEvents.push('connected') })
+    service.addEventListener('registry:disconnected', () => { registryEvents.push('disconnected') })
+
+    const second = await nextEvent(service, 'service:announced')
+    const third = await nextEvent(service, 'service:announced')
+    expect(second.detail.record.seq).to.be.greaterThan(first.record.seq)
+    expect(third.detail.record.seq).to.be.greaterThan(second.detail.record.seq)
+    expect(third.detail.storedBy).to.equal(1)
+    expect(registryEvents).to.deep.equal([])
+
+    // what the registry stores is the re-announced record, not the first one
+    const [stored] = (await testnet.registries[0].listServices()).find(service => service.name === 'api')?.instances ?? []
+    expect(stored?.seq).to.be.at.least(third.detail.record.seq)
+  })
+
   it('drops a withdrawn instance at once', async () => {
     const staying = testnet.createNode({ metadata: { name: 'api' } })
     const leaving = testnet.createNode({ metadata: { name: 'api' } })
@@ -134,6 +155,84 @@ describe('registration and discovery', () => {
     const err = await rejectionOf(client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false }))
     expect(err).to.have.property('name', 'ServiceNotFoundError')
   })
+})
+
+/** Puts a raw value under a raw key from a fresh node of `testnet`; resolves with how many DHT servers accepted it. */
+async function putRaw (testnet: Testnet, key: Uint8Array, value: Uint8Array): Promise<number> {
+  const putter = testnet.createNode()
+  const connected = nextEvent(putter, 'registry:connected')
+  await putter.start()
+  await connected
+  let accepted = 0
+
+  for await (const event of putter.libp2p.services.dht.put(key, value, { signal: AbortSignal.timeout(5000) })) {
+    if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
+      accepted++
+    }
+  }
+
+  return accepted
+}
+
+describe('two registries with different records of one instance', () => {
+  // each testnet has one registry; both are on the network "testnet" and know nothing of each other
+  let first: Testnet
+  let second: Testnet
+
+  beforeEach(async () => {
+    first = await createTestnet(0)
+    second = await createTestnet(0)
+  })
+
+  afterEach(async () => {
+    await first.destroy()
+    await second.destroy()
+  })
+
+  for (const lastAnswers of ['older', 'newer']) {
+    it(`keeps the highest seq when the registry with the ${lastAnswers} record answers last`, async () => {
+      const privateKey = await generateKeyPair('Ed25519')
+      const instance = first.createNode({ privateKey })
+      await instance.start()
+      const record: ServiceRecord = { network: first.network, name: 'api', peerId: instance.peerId, multiaddrs: instance.multiaddrs, metadata: { name: 'api', v: 'old' }, seq: 1, expiresAt: Date.now() + 60_000, withdrawn: false }
+      const key = recordKey(first.network, 'api', instance.peerId)
+      expect(await putRaw(first, key, await sealRecord(record, privateKey))).to.equal(1)
+      expect(await putRaw(second, key, await sealRecord({ ...record, seq: 2, metadata: { name: 'api', v: 'new' } }, privateKey))).to.equal(1)
+
+      // the registry that is to answer last is reached through a relay that holds its answers back until the other one's arrived
+      const [early, late] = lastAnswers === 'older' ? [second, first] : [first, second]
+      const lateAddress = late.registryNodes[0]
+      const relay = await startTcpRelay(Number(lateAddress.split('/')[4]))
+
+      try {
+        const client = first.createNode({ registryNodes: [early.registryNodes[0], lateAddress.replace(/\/tcp\/\d+\//, `/tcp/${relay.port}/`)] })
+        let connected = 0
+        const bothConnected = new Promise<void>(resolve => {
+          client.addEventListener('registry:connected', () => { if (++connected === 2) resolve() })
+        })
+        await client.start()
+        await bothConnected
+
+        const arrived: number[] = []
+        relay.hold()
+        const found = await client.discoverServiceNode('api', {
+          onInstance: found => {
+            arrived.push(found.seq)
+            relay.release()
+          }
+        })
+
+        // a newer record replaces an older one; an older one after a newer one is ignored
+        expect(arrived).to.deep.equal(lastAnswers === 'older' ? [2] : [1, 2])
+        expect(found).to.have.length(1)
+        expect(found[0].seq).to.equal(2)
+        expect(found[0].metadata.v).to.equal('new')
+      } finally {
+        relay.release()
+        await relay.close()
+      }
+    })
+  }
 })
 
 describe('networks', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { createTestnet } from '../src/testing/index.js'
-import { freePort, nextEvent, rejectionOf } from './helpers.js'
+import { freePort, nextEvent, rejectionOf, startTcpRelay } from './helpers.js'
 import type { Testnet } from '../src/testing/index.js'
 
 describe('health', () => {
@@ -43,6 +43,40 @@ describe('health', () => {
     const back = await client.discoverServiceNode('api')
     expect(back.map(instance => instance.peerId).sort()).to.deep.equal([flakyPeer, steady.peerId].sort())
     expect(back.find(instance => instance.peerId === flakyPeer)?.health.status).to.equal('healthy')
+  })
+
+  it('keeps a healthy instance healthy until healthFailureThreshold pings in a row failed', async () => {
+    // the instance is reached through a relay, so the test can cut it off and count the dials of the failing pings
+    const port = await freePort()
+    const relay = await startTcpRelay(port)
+
+    try {
+      const service = testnet.createNode({ metadata: { name: 'api' }, listen: [`/ip4/127.0.0.1/tcp/${port}`], announce: [`/ip4/127.0.0.1/tcp/${relay.port}`] })
+      await service.registerWithNetwork()
+      const client = testnet.createNode({ healthFailureThreshold: 4 })
+      const [found] = await client.discoverServiceNode('api')
+      expect(found.health.status).to.equal('healthy')
+      // from now on every ping fails; each one dials the relay again, except perhaps the one in flight when the cut came
+      const before = relay.accepted
+      const unhealthyEvents: number[] = []
+      client.addEventListener('instance:unhealthy', () => { unhealthyEvents.push(relay.accepted - before) })
+      const unhealthy = nextEvent(client, 'instance:unhealthy')
+      relay.cut()
+
+      // two dials refused: at least one ping failed, at most three (the one in flight, and the two dials)
+      await relay.acceptedAtLeast(before + 2)
+      const [meanwhile] = await client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false })
+      expect(meanwhile.health.status).to.equal('healthy')
+
+      // unhealthy at the 4th failure: at least 3 of the 4 failed pings dialled
+      await unhealthy
+      expect(unhealthyEvents).to.have.length(1)
+      expect(unhealthyEvents[0]).to.be.at.least(3)
+      const [flagged] = await client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false })
+      expect(flagged.health.status).to.equal('unhealthy')
+    } finally {
+      await relay.close()
+    }
   })
 
   it('turns a tracked instance healthy again when it answers', async () => {

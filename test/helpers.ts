@@ -1,4 +1,5 @@
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
+import type { Socket } from 'node:net'
 import type { Netget, NetgetEvents } from '../src/index.js'
 
 /** Resolves with the next event of `type` that `accept` takes, or rejects after `timeout` ms. */
@@ -40,4 +41,102 @@ export async function rejectionOf (promise: Promise<unknown>): Promise<Error> {
   }
 
   throw new Error('expected the promise to reject, but it resolved')
+}
+
+/** A TCP relay on 127.0.0.1 in front of a node's port, for tests that need to cut or delay the network. */
+export interface TcpRelay {
+  /** The port the relay listens on. */
+  port: number
+  /** TCP connections accepted so far, cut ones included. */
+  readonly accepted: number
+  /** Closes every relayed connection and, from now on, closes each new one as soon as it is accepted (still counted). */
+  cut(): void
+  /** Holds back what the target sends until {@link TcpRelay.release}. */
+  hold(): void
+  /** Sends what was held back, in order, and stops holding. */
+  release(): void
+  /** Resolves once {@link TcpRelay.accepted} reaches `count`; rejects after `timeout` ms. */
+  acceptedAtLeast(count: number, timeout?: number): Promise<void>
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>
+}
+
+/** Starts a {@link TcpRelay} to `targetPort` on 127.0.0.1. The target is dialled per connection, so it may start later. */
+export async function startTcpRelay (targetPort: number): Promise<TcpRelay> {
+  const sockets = new Set<Socket>()
+  const held: Array<() => void> = []
+  const waiters: Array<{ count: number, resolve(): void }> = []
+  let accepted = 0
+  let cut = false
+  let holding = false
+
+  const server = createServer(client => {
+    accepted++
+    waiters.filter(waiter => accepted >= waiter.count).forEach(waiter => {
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.resolve()
+    })
+
+    if (cut) {
+      client.destroy()
+      return
+    }
+
+    const target = connect(targetPort, '127.0.0.1')
+    sockets.add(client)
+    sockets.add(target)
+    const close = (): void => {
+      client.destroy()
+      target.destroy()
+      sockets.delete(client)
+      sockets.delete(target)
+    }
+    client.on('error', close).on('close', close)
+    target.on('error', close).on('close', close)
+    client.pipe(target)
+    target.on('data', (chunk: Buffer) => {
+      if (holding) {
+        held.push(() => { client.write(chunk) })
+      } else {
+        client.write(chunk)
+      }
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => { resolve() })
+  })
+  const address = server.address()
+
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    get accepted () { return accepted },
+    cut () {
+      cut = true
+      sockets.forEach(socket => { socket.destroy() })
+    },
+    hold () {
+      holding = true
+    },
+    release () {
+      holding = false
+      held.splice(0).forEach(send => { send() })
+    },
+    async acceptedAtLeast (count, timeout = 10_000) {
+      if (accepted >= count) {
+        return
+      }
+
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error(`the relay accepted ${accepted} connections, not ${count}, within ${timeout} ms`)) }, timeout)
+        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve() } })
+      })
+    },
+    async close () {
+      cut = true
+      sockets.forEach(socket => { socket.destroy() })
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
+  }
 }

@@ -55,7 +55,8 @@ describe('records', () => {
     ['an expiry over 24 hours ahead', () => ({ expiresAt: Date.now() + 48 * 3600_000 }), /further ahead/],
     ['a mismatched metadata.name', () => ({ metadata: { name: 'Else' } }), /metadata.name/],
     ['a negative seq', () => ({ seq: -1 }), /seq/],
-    ['a bad multiaddr', () => ({ multiaddrs: ['not-a-multiaddr'] }), /multiaddrs/]
+    ['a bad multiaddr', () => ({ multiaddrs: ['not-a-multiaddr'] }), /multiaddrs/],
+    ['an address of another peer', () => ({ multiaddrs: ['/ip4/127.0.0.1/tcp/4001', `/ip4/127.0.0.1/tcp/4002/p2p/${peerIdFromPrivateKey(other).toString()}`] }), /has an address of another peer/]
   ]
 
   for (const [what, patch, message] of rejections) {

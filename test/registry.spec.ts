@@ -1,13 +1,19 @@
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { expect } from 'chai'
+import { MemoryDatastore } from 'datastore-core'
+import { LevelDatastore } from 'datastore-level'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { recordKey, sealRecord } from '../src/index.js'
+import { createRecordValidator, storedRecordKey } from '../src/records/validator.js'
 import { createTestnet } from '../src/testing/index.js'
-import { freePort, nextEvent } from './helpers.js'
+import { freePort, nextEvent, rejectionOf } from './helpers.js'
 import type { Netget, ServiceRecord } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /** Puts a raw value under a raw key from `node` and counts the DHT servers that accepted it. */
 async function putRaw (node: Netget, key: Uint8Array, value: Uint8Array): Promise<number> {
@@ -20,6 +26,26 @@ async function putRaw (node: Netget, key: Uint8Array, value: Uint8Array): Promis
   }
 
   return accepted
+}
+
+/**
+ * What `registry` answers a kad GET_VALUE for `key` with: kad servers hand out
+ * what they store without validating it, so this sees the registry's
+ * datastore, expired records included. `valid`: a record the reader accepts;
+ * `refused`: a record the reader's validator refuses; `none`: no record.
+ */
+async function storedAt (reader: Netget, registry: PeerId, key: Uint8Array): Promise<'valid' | 'refused' | 'none' | 'no answer'> {
+  for await (const event of reader.libp2p.services.dht.get(key, { signal: AbortSignal.timeout(3000) })) {
+    if (event.name === 'PEER_RESPONSE' && event.messageName === 'GET_VALUE' && event.from.equals(registry)) {
+      return event.record == null ? 'none' : 'valid'
+    }
+
+    if (event.name === 'QUERY_ERROR' && event.from.equals(registry) && /invalid record/.test(event.error.message)) {
+      return 'refused'
+    }
+  }
+
+  return 'no answer'
 }
 
 describe('registry nodes', () => {
@@ -46,43 +72,64 @@ describe('registry nodes', () => {
       await attacker.start()
     })
 
-    const attacks: Array<[string, () => Promise<[Uint8Array, Uint8Array]>]> = [
+    /** The registry's own validator, holding the honest record as the registry does: it names the rule that refuses an attack. */
+    async function registryValidator (): Promise<(key: Uint8Array, value: Uint8Array) => Promise<void>> {
+      const datastore = new MemoryDatastore()
+      const key = recordKey(testnet.network, 'api', honest.peerId)
+      await datastore.put(storedRecordKey('/dht', key), new DhtRecord(key, await sealRecord(honest, victimKey), new Date()).serialize())
+      const validate = createRecordValidator({ network: testnet.network, datastore, datastorePrefix: '/dht' })
+      return async (key, value) => { await validate(key, value) }
+    }
+
+    const attackerPeer = (): string => peerIdFromPrivateKey(attackerKey).toString()
+    // the attacker's own addresses: with its /p2p/ part when the record is in its own name, without when it claims the victim's
+    const attackerAddresses = (): string[] => attacker.multiaddrs
+    const attackerTransports = (): string[] => attacker.multiaddrs.map(address => address.replace(/\/p2p\/[^/]+$/, ''))
+
+    // each attack, and the rule that must refuse it (the message of the validator's InvalidRecordError)
+    const attacks: Array<[string, () => Promise<[Uint8Array, Uint8Array]>, RegExp]> = [
       ['a forged signature (victim\'s record signed by another key)', async () => {
-        const forged = { ...honest, seq: honest.seq + 10, multiaddrs: ['/ip4/6.6.6.6/tcp/1'] }
+        const forged = { ...honest, seq: honest.seq + 10, multiaddrs: attackerTransports() }
         return [recordKey(testnet.network, 'api', honest.peerId), await sealRecord(forged, attackerKey)]
-      }],
+      }, /is signed by another peer/],
       ['a record for another peer ID than its key', async () => {
-        const own = { ...honest, peerId: peerIdFromPrivateKey(attackerKey).toString(), seq: honest.seq + 10 }
+        const own = { ...honest, peerId: attackerPeer(), multiaddrs: attackerAddresses(), seq: honest.seq + 10 }
         return [recordKey(testnet.network, 'api', honest.peerId), await sealRecord(own, attackerKey)]
-      }],
+      }, /is stored under peer .* but is for peer/],
       ['a record of another network', async () => {
-        const foreign = { ...honest, network: 'elsewhere', peerId: peerIdFromPrivateKey(attackerKey).toString() }
+        const foreign = { ...honest, network: 'elsewhere', peerId: attackerPeer(), multiaddrs: attackerAddresses() }
         return [recordKey(testnet.network, 'api', foreign.peerId), await sealRecord(foreign, attackerKey)]
-      }],
+      }, /belongs to network "elsewhere"/],
       ['a key of another network', async () => {
-        const foreign = { ...honest, network: 'elsewhere', peerId: peerIdFromPrivateKey(attackerKey).toString() }
+        const foreign = { ...honest, network: 'elsewhere', peerId: attackerPeer(), multiaddrs: attackerAddresses() }
         return [recordKey('elsewhere', 'api', foreign.peerId), await sealRecord(foreign, attackerKey)]
-      }],
+      }, /Record key names network "elsewhere"/],
       ['an expired record', async () => {
-        const expired = { ...honest, peerId: peerIdFromPrivateKey(attackerKey).toString(), expiresAt: Date.now() - 1000 }
+        const expired = { ...honest, peerId: attackerPeer(), multiaddrs: attackerAddresses(), expiresAt: Date.now() - 1000 }
         return [recordKey(testnet.network, 'api', expired.peerId), await sealRecord(expired, attackerKey)]
-      }],
+      }, /Record expired at/],
       ['an oversized record', async () => {
-        const huge = { ...honest, peerId: peerIdFromPrivateKey(attackerKey).toString(), metadata: { name: 'api', blob: 'x'.repeat(20_000) } }
+        const huge = { ...honest, peerId: attackerPeer(), multiaddrs: attackerAddresses(), metadata: { name: 'api', blob: 'x'.repeat(20_000) } }
         return [recordKey(testnet.network, 'api', huge.peerId), await sealRecord(huge, attackerKey)]
-      }],
+      }, /bytes, more than the .* allowed/],
       ['garbage bytes', async () => {
-        return [recordKey(testnet.network, 'api', peerIdFromPrivateKey(attackerKey).toString()), uint8ArrayFromString('{"not":"an envelope"}')]
-      }],
+        return [recordKey(testnet.network, 'api', attackerPeer()), uint8ArrayFromString('{"not":"an envelope"}')]
+      }, /malformed or its signature is not valid/],
       ['a replay of an older, validly signed record', async () => {
         const older = { ...honest, seq: honest.seq - 1, metadata: { name: 'api', owner: 'stale' } }
         return [recordKey(testnet.network, 'api', honest.peerId), await sealRecord(older, victimKey)]
-      }]
+      }, /older than the stored seq .* \(replay\)/],
+      ['a record in the attacker\'s name claiming the victim\'s /p2p/ addresses', async () => {
+        const claim = { ...honest, peerId: attackerPeer() }
+        return [recordKey(testnet.network, 'api', claim.peerId), await sealRecord(claim, attackerKey)]
+      }, /has an address of another peer/]
     ]
 
-    for (const [what, build] of attacks) {
+    for (const [what, build, rule] of attacks) {
       it(`refuses ${what} and never returns it`, async () => {
         const [key, value] = await build()
+        const validate = await registryValidator()
+        expect((await rejectionOf(validate(key, value))).message).to.match(rule)
         expect(await putRaw(attacker, key, value)).to.equal(0)
 
         const found = await testnet.createNode().discoverServiceNode('api', { thorough: true, includeUnhealthy: true })
@@ -153,7 +200,8 @@ describe('registry nodes', () => {
     await fixed.start()
     testnet.registryNodes.push(fixed.multiaddrs[0])
 
-    const service = testnet.createNode({ metadata: { name: 'api' } })
+    // re-announcing dials the registry too: keep it out of the wait, so only the redial can bring the registry back
+    const service = testnet.createNode({ metadata: { name: 'api' }, recordTtl: 120_000, reannounceInterval: 60_000 })
     await service.registerWithNetwork()
     const disconnected = nextEvent(service, 'registry:disconnected')
     await fixed.stop()
@@ -169,5 +217,57 @@ describe('registry nodes', () => {
     expect(detail.storedBy).to.equal(1)
     const [instance] = await testnet.createNode().discoverServiceNode('api')
     expect(instance.peerId).to.equal(service.peerId)
+  })
+
+  it('deletes expired records from its datastore', async () => {
+    testnet = await createTestnet(0, { registries: 0 })
+    const dataDir = testnet.dataDir('registry')
+    const registry = await testnet.startRegistry(dataDir)
+    const registryPeer = peerIdFromString(registry.peerId)
+    const lasting = testnet.createNode({ metadata: { name: 'lasting' } })
+    await lasting.registerWithNetwork()
+    const fleeting = testnet.createNode({ metadata: { name: 'fleeting' }, recordTtl: 1_000, reannounceInterval: 500 })
+    const { record } = await fleeting.registerWithNetwork()
+    const lastingKey = recordKey(testnet.network, 'lasting', lasting.peerId)
+    const fleetingKey = recordKey(testnet.network, 'fleeting', record.peerId)
+    // gone without withdrawing: only the expiry ends its record
+    await fleeting.stop({ withdraw: false })
+
+    const reader = testnet.createNode()
+    const connected = nextEvent(reader, 'registry:connected')
+    await reader.start()
+    await connected
+    expect(await storedAt(reader, registryPeer, lastingKey)).to.equal('valid')
+
+    // the expired record stays in the datastore until the registry's cleanup (every recordCleanupInterval) deletes it
+    const deadline = Date.now() + 15_000
+    let state = await storedAt(reader, registryPeer, fleetingKey)
+    expect(state).to.be.oneOf(['valid', 'refused'])
+
+    while (state !== 'none' && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      state = await storedAt(reader, registryPeer, fleetingKey)
+    }
+
+    expect(state).to.equal('none')
+    expect(Date.now()).to.be.greaterThan(record.expiresAt)
+
+    // and on disk: the registry's LevelDB holds the lasting record and not the expired one
+    await registry.stop()
+    const level = new LevelDatastore(join(dataDir, 'datastore'))
+    await level.open()
+    const keys: string[] = []
+
+    try {
+      for await (const key of level.queryKeys({})) {
+        keys.push(key.toString())
+      }
+    } finally {
+      await level.close()
+    }
+
+    const onDisk = (key: Uint8Array): boolean => keys.some(stored => stored.endsWith(`/record/${uint8ArrayToString(key, 'base32')}`))
+    expect(onDisk(lastingKey)).to.equal(true)
+    expect(onDisk(fleetingKey)).to.equal(false)
   })
 })

@@ -29,7 +29,9 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     streamMuxers: [yamux()],
     connectionGater: init.connectionGater,
     connectionManager: {
-      maxConnections: Math.min(init.maxConnections, 100)
+      maxConnections: Math.min(init.maxConnections, 100),
+      // netget's RegistryConnections redials registries; libp2p's reconnect queue would mask it
+      reconnectRetries: 0
     },
     services: netgetServices({ network: init.network, dhtServer: false, datastore: init.datastore })
   })

@@ -59,7 +59,9 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     connectionManager: {
       maxConnections: init.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold,
-      maxIncomingPendingConnections: Math.min(init.maxConnections, 500)
+      maxIncomingPendingConnections: Math.min(init.maxConnections, 500),
+      // netget's RegistryConnections redials registries; libp2p's reconnect queue would mask it
+      reconnectRetries: 0
     },
     services: netgetServices({
       network: init.network,
