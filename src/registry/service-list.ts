@@ -36,7 +36,9 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>): Promise
   const services = await Promise.all(index.names().map(async name => {
     const records: VerifiedRecord[] = []
 
-    for (const envelope of index.lookup(name, MAX_LOOKUP_RESULTS)) {
+    const page = index.page(name, { limit: MAX_LOOKUP_RESULTS, maxBytes: Infinity })
+
+    for (const envelope of await index.envelopes(page.records)) {
       try {
         const record = await verifyRecord(envelope, { network, name })
 

@@ -103,6 +103,7 @@ export class Runtime implements Startable {
       const index = isRegistry ? new RecordIndex({ network: config.network, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(config.network), log: this.log.newScope('index') }) : undefined
       await index?.load()
       const libp2p = await this.createLibp2p(privateKey, index?.datastore ?? store.datastore)
+      index?.attach(libp2p)
       await this.startLibp2p(libp2p)
       run = this.assemble({ libp2p, privateKey, store, unlock, index }, registries)
       await run.lookupServer?.start()
