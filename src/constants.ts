@@ -66,7 +66,7 @@ export const MAX_METADATA_BYTES = 8 * 1024
 /** Most multiaddrs one record may carry. */
 export const MAX_RECORD_MULTIADDRS = 32
 
-/** Most records one registry returns for one lookup. */
+/** Most records in one lookup answer (one page; see {@link MAX_LOOKUP_PAGE_BYTES}). */
 export const MAX_LOOKUP_RESULTS = 1_000
 
 /** Network names: 1 to 32 lowercase letters, digits and inner dashes. */
@@ -142,3 +142,36 @@ export const DEFAULT_REVOCATION_REFRESH_INTERVAL = 30_000
 
 /** A network as records and keys name it: its name, or for a closed network `<name>@<authority peer ID>`. */
 export const NETWORK_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?(?:@[1-9A-HJ-NP-Za-km-z]{32,64})?$/
+
+/** Most envelope bytes in one lookup answer page (1 MiB); a page always holds at least one record. */
+export const MAX_LOOKUP_PAGE_BYTES = 1024 * 1024
+
+/** Most records a node reads from one registry for one lookup, over every page. */
+export const DEFAULT_LOOKUP_CLIENT_LIMIT = 10_000
+
+/** Most lookup requests a node has sent on one lookup stream and not yet had answered. */
+export const MAX_PIPELINED_LOOKUPS = 16
+
+/** Most unread request bytes a registry buffers per lookup stream before resetting it. */
+export const MAX_LOOKUP_READ_BUFFER = 64 * 1024
+
+/** Most records a registry stores, of every service together. */
+export const DEFAULT_MAX_STORED_RECORDS = 100_000
+
+/** Most envelope bytes a registry stores, of every service together (256 MiB). */
+export const DEFAULT_MAX_STORED_BYTES = 256 * 1024 * 1024
+
+/** Most records a registry stores for one service name. Equal to {@link DEFAULT_LOOKUP_CLIENT_LIMIT}, so one lookup can read them all. */
+export const DEFAULT_MAX_RECORDS_PER_NAME = 10_000
+
+/** Most records a registry stores signed by one key (one peer ID), over every service name. */
+export const DEFAULT_MAX_RECORDS_PER_SIGNER = 64
+
+/** Most records a registry stores whose signer was connected to it from one IP address when they were stored. */
+export const DEFAULT_MAX_RECORDS_PER_ADDRESS = 5_000
+
+/** Most records a registry stores that were put while their signer was not connected to it (relayed by another peer). */
+export const DEFAULT_MAX_RELAYED_RECORDS = 10_000
+
+/** Most relayed records (see {@link DEFAULT_MAX_RELAYED_RECORDS}) a registry stores for one service name. */
+export const DEFAULT_MAX_RELAYED_RECORDS_PER_NAME = 1_000

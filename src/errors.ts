@@ -239,3 +239,19 @@ export class CredentialError extends Error {
     this.network = network
   }
 }
+
+/**
+ * A registry refused to store a record because a storage quota is full (see
+ * `RecordIndexInit.quotas`); `quota` names the one, like `maxRecordsPerName`.
+ */
+export class QuotaExceededError extends Error {
+  static name = 'QuotaExceededError'
+  name = 'QuotaExceededError'
+  /** The quota that is full. */
+  readonly quota: string
+
+  constructor (message: string, quota: string, options?: ErrorOptions) {
+    super(message, options)
+    this.quota = quota
+  }
+}

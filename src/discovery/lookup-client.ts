@@ -1,8 +1,9 @@
 import { lpStream } from '@libp2p/utils'
-import { MAX_RECORD_BYTES } from '../constants.js'
+import { DEFAULT_LOOKUP_CLIENT_LIMIT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS, MAX_RECORD_BYTES } from '../constants.js'
 import { decodeLookupHeader, encodeLookupRequest } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import { verifyRecord } from '../records/verify.js'
+import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -13,6 +14,12 @@ export interface LookupClientInit {
   libp2p: Pick<Libp2p, 'dialProtocol'>
   network: string
   log: Logger
+  /**
+   * Most records read from one registry for one lookup, over every page; a
+   * registry holding more is read only this far (its best ranked first).
+   * @default DEFAULT_LOOKUP_CLIENT_LIMIT (10000)
+   */
+  maxRecords?: number
 }
 
 /** A lookup failed because its stream broke, not because of its own signal. */
@@ -22,22 +29,28 @@ class SessionError extends Error {
 }
 
 interface Pending {
-  name: string
+  request: LookupRequest
   onRecord(record: VerifiedRecord): void
-  resolve(): void
+  resolve(header: LookupHeader): void
   reject(err: Error): void
 }
 
 /**
- * One warm lookup stream to one registry. Lookups are written as they come
- * and answered in order, so concurrent lookups share the stream.
+ * One warm lookup stream to one registry. Requests are written as they come,
+ * at most {@link MAX_PIPELINED_LOOKUPS} ahead of the answers (the rest wait
+ * here, not in the registry's buffer), and answered in order, so concurrent
+ * lookups share the stream.
  */
 class LookupSession {
   private readonly init: LookupClientInit
   private readonly registry: PeerId
   private readonly opened: Promise<{ stream: Stream, messages: LengthPrefixedStream<Stream> }>
+  /** Sent, waiting for their answers, in order. */
   private readonly queue: Pending[] = []
+  /** Not sent yet: more than MAX_PIPELINED_LOOKUPS were in flight. */
+  private readonly waiting: Array<() => void> = []
   private reading = false
+  private readonly onClose: () => void
   closed = false
 
   constructor (init: LookupClientInit, registry: PeerId, onClose: () => void) {
@@ -52,23 +65,32 @@ class LookupSession {
     this.onClose = onClose
   }
 
-  private readonly onClose: () => void
-
-  async lookup (name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<void> {
+  /** Sends one request and reads its answer (one page); resolves with the answer's header. */
+  async request (request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<LookupHeader> {
     signal.throwIfAborted()
-
-    const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ name, onRecord, resolve, reject })
-    })
-    done.catch(() => {}) // may reject before it is awaited below
     const onAbort = (): void => { this.fail(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
 
     try {
       const { messages } = await this.opened
-      await messages.write(encodeLookupRequest(name), { signal })
+
+      // wait for a turn; the check and the push below run in one go
+      while (this.queue.length >= MAX_PIPELINED_LOOKUPS && !this.closed) {
+        await new Promise<void>(resolve => { this.waiting.push(resolve) })
+        signal.throwIfAborted()
+      }
+
+      if (this.closed) {
+        throw new SessionError(`Lookup stream to ${this.registry.toString()} closed`)
+      }
+
+      const done = new Promise<LookupHeader>((resolve, reject) => {
+        this.queue.push({ request, onRecord, resolve, reject })
+      })
+      done.catch(() => {}) // may reject before it is awaited below
+      await messages.write(encodeLookupRequest(request), { signal })
       this.readAnswers(messages)
-      await done
+      return await done
     } catch (err) {
       this.fail(err as Error)
       throw signal.aborted ? signal.reason : err
@@ -88,6 +110,10 @@ class LookupSession {
     for (const pending of this.queue.splice(0)) {
       pending.reject(err instanceof SessionError ? err : new SessionError(`Lookup stream to ${this.registry.toString()} broke: ${err?.message}`, { cause: err }))
     }
+
+    for (const wake of this.waiting.splice(0)) {
+      wake()
+    }
   }
 
   private readAnswers (messages: LengthPrefixedStream<Stream>): void {
@@ -100,20 +126,21 @@ class LookupSession {
       try {
         while (this.queue.length > 0 && !this.closed) {
           const pending = this.queue[0]
-          const count = decodeLookupHeader((await messages.read()).subarray())
+          const header = decodeLookupHeader((await messages.read()).subarray(), pending.request.limit ?? MAX_LOOKUP_RESULTS)
 
-          for (let i = 0; i < count; i++) {
+          for (let i = 0; i < header.count; i++) {
             const envelope = (await messages.read()).subarray()
 
             try {
-              pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.name }))
+              pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.request.name }))
             } catch (err) {
-              this.init.log('registry %p sent an invalid record for %s - %e', this.registry, pending.name, err)
+              this.init.log('registry %p sent an invalid record for %s - %e', this.registry, pending.request.name, err)
             }
           }
 
           this.queue.shift()
-          pending.resolve()
+          this.waiting.shift()?.()
+          pending.resolve(header)
         }
       } catch (err) {
         this.fail(err as Error)
@@ -126,31 +153,45 @@ class LookupSession {
 
 /**
  * The asking side of the registry lookup protocol: keeps one warm lookup
- * stream per registry and calls `onRecord` for each record that passes
- * verification, as it arrives. Records that fail verification are logged
- * and dropped: a registry cannot make this node accept a forged, foreign or
- * expired record.
+ * stream per registry, reads every page of an answer (up to `maxRecords`)
+ * and calls `onRecord` for each record that passes verification, as it
+ * arrives. Records that fail verification are logged and dropped: a
+ * registry cannot make this node accept a forged, foreign or expired record.
  */
 export class LookupClient {
   private readonly init: LookupClientInit
+  private readonly maxRecords: number
   private readonly sessions = new Map<string, LookupSession>()
 
   constructor (init: LookupClientInit) {
     this.init = init
+    this.maxRecords = init.maxRecords ?? DEFAULT_LOOKUP_CLIENT_LIMIT
   }
 
-  /** Asks `registry` for every record of `name`; retries once on a fresh stream if the warm one broke. */
-  async lookup (registry: PeerId, name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.session(registry).lookup(name, signal, onRecord)
-        return
-      } catch (err) {
-        if (attempt > 0 || signal.aborted || (err as Error).name !== SessionError.name) {
-          throw err
-        }
-      }
+  /**
+   * Asks `registry` for every record of `name`, page after page, until the
+   * registry has no more or `maxRecords` came; resolves with how many
+   * records came (valid or not). A page whose stream broke is asked again
+   * once on a fresh stream.
+   */
+  async lookup (registry: PeerId, name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<number> {
+    let received = 0
+    let cursor: string | undefined
+
+    do {
+      const limit = Math.min(MAX_LOOKUP_RESULTS, this.maxRecords - received)
+      // a request without cursor and with the default limit is the version 1 request
+      const request: LookupRequest = { name, ...(cursor === undefined ? {} : { cursor }), ...(limit === MAX_LOOKUP_RESULTS ? {} : { limit }) }
+      const header = await this.page(registry, request, signal, onRecord)
+      received += header.count
+      cursor = header.count > 0 ? header.next : undefined
+    } while (cursor !== undefined && received < this.maxRecords)
+
+    if (cursor !== undefined) {
+      this.init.log('registry %p holds more than %d records of %s; read the first %d', registry, this.maxRecords, name, received)
     }
+
+    return received
   }
 
   /** Closes every lookup stream. */
@@ -160,6 +201,18 @@ export class LookupClient {
     }
 
     this.sessions.clear()
+  }
+
+  private async page (registry: PeerId, request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<LookupHeader> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.session(registry).request(request, signal, onRecord)
+      } catch (err) {
+        if (attempt > 0 || signal.aborted || (err as Error).name !== SessionError.name) {
+          throw err
+        }
+      }
+    }
   }
 
   private session (registry: PeerId): LookupSession {

@@ -33,6 +33,13 @@ export function storedRecordKey (datastorePrefix: string, key: Uint8Array): Key 
  * `seq` is lower than the one already stored here, or an equal `seq` with a
  * different content: kad-dht does not run selectors on PUT, so without this
  * a replayed old record would overwrite a newer one.
+ *
+ * This check alone cannot close a race: kad-dht validates a PUT_VALUE and
+ * writes it later, unserialised, so a replay validated before the owner's
+ * newer write could land after it. A registry therefore checks again where
+ * the write happens, under a per-key lock (`RecordIndex`, through
+ * `ObservedDatastore`): a record whose `seq` is not higher than the stored
+ * one is refused there, and the very bytes stored are not written again.
  */
 export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
   return async (key, value, options) => {

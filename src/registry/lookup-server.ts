@@ -1,27 +1,53 @@
-import { lpStream } from '@libp2p/utils'
-import { DEFAULT_REQUEST_TIMEOUT, LOOKUP_IDLE_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_RECORD_BYTES } from '../constants.js'
+import { byteStream } from '@libp2p/utils'
+import { encode as varintEncode, encodingLength } from 'uint8-varint'
+import { concat as uint8ArrayConcat } from 'uint8arrays/concat'
+import { DEFAULT_REQUEST_TIMEOUT, LOOKUP_IDLE_TIMEOUT, MAX_LOOKUP_PAGE_BYTES, MAX_LOOKUP_READ_BUFFER, MAX_LOOKUP_RESULTS } from '../constants.js'
+import { InvalidRecordError } from '../errors.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
+import type { LookupRequest } from '../protocol/lookup-messages.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
+import type { ByteStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
 
 /** What a {@link LookupServer} needs. */
 export interface LookupServerInit {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
   network: string
-  index: RecordIndex
+  index: Pick<RecordIndex, 'page' | 'envelopes'>
   log: Logger
   /** Concurrent lookup streams allowed per connection. @default 32 */
   maxInboundStreams?: number
+  /** Most envelope bytes in one answer. @default MAX_LOOKUP_PAGE_BYTES (1 MiB) */
+  maxPageBytes?: number
+}
+
+/** The longest length prefix of a request frame: enough for {@link MAX_REQUEST_BYTES}. */
+const MAX_PREFIX_BYTES = encodingLength(MAX_REQUEST_BYTES)
+
+/** A request frame the server will not read: it answers with an error and closes. */
+class FrameError extends Error {
+  static name = 'FrameError'
+  name = 'FrameError'
 }
 
 /**
  * Answers the registry lookup protocol from the registry's record index. A
- * stream carries any number of lookups, answered in order, so a peer keeps
- * one warm stream per registry instead of opening one per lookup. Peers
- * verify every record themselves, so the server sends what it stored as it
- * stored it.
+ * stream carries any number of lookups, answered one at a time in order, so
+ * a peer keeps one warm stream per registry instead of opening one per
+ * lookup. Each answer is one page: at most 1000 records and
+ * `maxPageBytes` of envelopes, best ranked first, with a cursor for the
+ * next page. Peers verify every record themselves, so the server sends what
+ * it stored as it stored it.
+ *
+ * Bounds: one answer in flight per stream (the next request is not read
+ * until the answer is written), at most {@link MAX_LOOKUP_READ_BUFFER} bytes
+ * of unread requests per stream (more resets it), `maxInboundStreams`
+ * streams per connection; a malformed length prefix, or a frame over
+ * {@link MAX_REQUEST_BYTES}, gets an error header and the stream is closed
+ * at once; a request must arrive whole within the request timeout once its
+ * first byte did.
  */
 export class LookupServer {
   private readonly init: LookupServerInit
@@ -46,37 +72,50 @@ export class LookupServer {
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const { log, index } = this.init
-    const messages = lpStream(stream, { maxDataLength: Math.max(MAX_REQUEST_BYTES, MAX_RECORD_BYTES) })
+    const bytes = byteStream(stream, { maxBufferSize: MAX_LOOKUP_READ_BUFFER })
 
     while (stream.status === 'open') {
-      let request: Uint8Array
+      let request: LookupRequest
 
       try {
-        request = (await messages.read({ signal: AbortSignal.timeout(LOOKUP_IDLE_TIMEOUT) })).subarray()
+        const frame = await readRequestFrame(bytes)
+
+        if (frame === undefined) {
+          // the asker is done (closed its side), went idle, or went away
+          await stream.close({ signal: AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT) }).catch((err) => { stream.abort(err) })
+          return
+        }
+
+        request = decodeLookupRequest(frame)
       } catch (err) {
-        // the asker is done (closed its side), went idle, or went away
-        log.trace('lookup stream from %p ended - %e', connection.remotePeer, err)
-        await stream.close().catch(() => { stream.abort(err as Error) })
+        if ((err as Error).name === FrameError.name || (err as Error).name === InvalidRecordError.name) {
+          log('bad lookup request from %p - %e', connection.remotePeer, err)
+          await refuse(stream, bytes, (err as Error).message)
+        } else {
+          log.trace('lookup stream from %p ended - %e', connection.remotePeer, err)
+          stream.abort(err as Error)
+        }
+
         return
       }
 
       const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
 
       try {
-        let name: string
+        let page
 
         try {
-          name = decodeLookupRequest(request)
+          page = index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
-          log('bad lookup request from %p - %e', connection.remotePeer, err)
-          await messages.write(encodeLookupHeader({ error: 'bad request: send {"name": "<service name>"}' }), { signal })
-          await stream.close({ signal })
+          log('bad lookup cursor from %p - %e', connection.remotePeer, err)
+          await refuse(stream, bytes, (err as Error).message)
           return
         }
 
-        const envelopes = index.lookup(name, MAX_LOOKUP_RESULTS)
-        await messages.writeV([encodeLookupHeader({ count: envelopes.length }), ...envelopes], { signal })
-        log.trace('answered lookup of %s from %p with %d records', name, connection.remotePeer, envelopes.length)
+        const envelopes = await index.envelopes(page.records)
+        const header = encodeLookupHeader(page.next === undefined ? { count: envelopes.length } : { count: envelopes.length, next: page.next })
+        await bytes.write(frames([header, ...envelopes]), { signal })
+        log.trace('answered lookup of %s from %p with %d records%s', request.name, connection.remotePeer, envelopes.length, page.next === undefined ? '' : ' and a cursor')
       } catch (err) {
         log('lookup stream from %p failed - %e', connection.remotePeer, err)
         stream.abort(err as Error)
@@ -84,4 +123,65 @@ export class LookupServer {
       }
     }
   }
+}
+
+/**
+ * Reads one request frame: undefined if the asker closed its side (or
+ * stayed idle for {@link LOOKUP_IDLE_TIMEOUT}) before a first byte; throws
+ * FrameError on a bad length prefix or an oversized frame, and the stream's
+ * error if the rest did not arrive within {@link DEFAULT_REQUEST_TIMEOUT}.
+ */
+async function readRequestFrame (bytes: ByteStream<Stream>): Promise<Uint8Array | undefined> {
+  let first: number
+
+  try {
+    first = (await bytes.read({ bytes: 1, signal: AbortSignal.timeout(LOOKUP_IDLE_TIMEOUT) })).get(0)
+  } catch (err) {
+    if ((err as Error).name === 'StreamBufferError') {
+      throw err
+    }
+
+    return undefined
+  }
+
+  const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+  let length = 0
+  let byte = first
+
+  for (let i = 0; ; i++) {
+    length += (byte & 0x7f) * 2 ** (7 * i)
+
+    if ((byte & 0x80) === 0) {
+      break
+    }
+
+    if (i + 1 >= MAX_PREFIX_BYTES) {
+      throw new FrameError(`bad request: a length prefix longer than ${MAX_PREFIX_BYTES} bytes (frames are at most ${MAX_REQUEST_BYTES} bytes)`)
+    }
+
+    byte = (await bytes.read({ bytes: 1, signal })).get(0)
+  }
+
+  if (length > MAX_REQUEST_BYTES) {
+    throw new FrameError(`bad request: a frame of ${length} bytes, more than the ${MAX_REQUEST_BYTES} allowed`)
+  }
+
+  return length === 0 ? new Uint8Array(0) : (await bytes.read({ bytes: length, signal })).subarray()
+}
+
+/** Sends an error header, closes the stream's writable end and resets the stream, all at once. */
+async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string): Promise<void> {
+  const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+
+  try {
+    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}; send {"name": "<service name>"}` })]), { signal })
+    await stream.close({ signal })
+  } catch {}
+
+  stream.abort(new FrameError(reason))
+}
+
+/** Length-prefixes each frame, into one buffer (so one write, one Noise message per chunk). */
+function frames (data: Uint8Array[]): Uint8Array {
+  return uint8ArrayConcat(data.flatMap(frame => [varintEncode(frame.byteLength), frame]))
 }

@@ -1,19 +1,26 @@
 import { Record as DhtRecord } from '@libp2p/kad-dht'
-import { Key } from 'interface-datastore'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { RecordEnvelope } from '@libp2p/peer-record'
+import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
-import { parseRecordKey } from '../records/keys.js'
-import { peekRecord } from '../records/verify.js'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { MAX_LOOKUP_PAGE_BYTES, MAX_LOOKUP_RESULTS } from '../constants.js'
+import { InvalidRecordError, QuotaExceededError } from '../errors.js'
+import { parseRecordKey, recordKey } from '../records/keys.js'
+import { storedRecordKey } from '../records/validator.js'
 import { ObservedDatastore } from './observed-datastore.js'
-import type { Logger } from '@libp2p/interface'
-import type { Datastore } from 'interface-datastore'
+import { rankRecords, decodeCursor, encodeCursor, compareRanks } from './record-rank.js'
+import { StoreUsage, storeQuotas } from './store-quotas.js'
+import type { IndexedRecord } from './indexed-record.js'
+import type { StoreQuotas } from './store-quotas.js'
+import type { Logger, PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import type { Datastore, Key } from 'interface-datastore'
 
-/** One stored record as the index keeps it. */
-interface IndexedRecord {
-  envelope: Uint8Array
-  seq: number
-  expiresAt: number
-  storedKey: Key
-}
+export type { IndexedRecord } from './indexed-record.js'
+
+/** The part of libp2p the index asks who is connected. */
+export type IndexPeers = Pick<Libp2p, 'peerId' | 'getConnections'>
 
 /** What a {@link RecordIndex} needs. */
 export interface RecordIndexInit {
@@ -23,53 +30,107 @@ export interface RecordIndexInit {
   /** kad-dht's `datastorePrefix` for the network. */
   datastorePrefix: string
   log: Logger
+  /** Storage quotas; each one not given takes its default (see {@link StoreQuotas}). */
+  quotas?: Partial<StoreQuotas>
+}
+
+/** Which records of a service one lookup answer holds. */
+export interface PageOptions {
+  /** Where the previous page ended (its `next`), or none for the first page. */
+  cursor?: string
+  /** Most records. @default MAX_LOOKUP_RESULTS (1000) */
+  limit?: number
+  /** Most envelope bytes together. @default MAX_LOOKUP_PAGE_BYTES (1 MiB) */
+  maxBytes?: number
+  /** @default Date.now() */
+  now?: number
+}
+
+/** One page of a service's records, best ranked first. */
+export interface RecordPage {
+  records: IndexedRecord[]
+  /** The cursor of the next page; absent on the last one. */
+  next?: string
 }
 
 /**
  * A registry's in-memory index of the service records its DHT stores, by
  * service name. kad-dht keeps records under opaque base32 keys; the index
- * watches the datastore (see {@link ObservedDatastore}) so a registry can
- * answer "every instance of service X" in one step. It is rebuilt from the
- * datastore on start, so a restarted registry serves what it held.
+ * sits in the datastore's write path (see {@link ObservedDatastore}), so it
+ * sees every record kad-dht stores, and it
+ *
+ * - refuses a write whose `seq` is not higher than the stored one, under the
+ *   key's lock (kad-dht validates and writes unserialised), and skips a
+ *   write of the very bytes stored;
+ * - refuses a write over a storage quota ({@link StoreQuotas}), logging why;
+ * - answers "the records of service X" in pages, ranked (see
+ *   `record-rank.ts`), reading the envelopes from the datastore.
+ *
+ * It is rebuilt from the datastore on start (expired records are deleted),
+ * so a restarted registry serves what it held.
  */
 export class RecordIndex {
-  /** The datastore to give libp2p: writes through it update the index. */
+  /** The datastore to give libp2p: writes through it are checked and indexed. */
   readonly datastore: Datastore
+  /** What is stored, counted against the quotas. */
+  readonly usage: StoreUsage
   private readonly inner: Datastore
   private readonly network: string
+  private readonly datastorePrefix: string
   private readonly recordPrefix: string
   private readonly log: Logger
   private readonly byName = new Map<string, Map<string, IndexedRecord>>()
+  private peers?: IndexPeers
 
   constructor (init: RecordIndexInit) {
     this.inner = init.datastore
     this.network = init.network
+    this.datastorePrefix = init.datastorePrefix
     this.recordPrefix = `${init.datastorePrefix}/record/`
     this.log = init.log
-    this.datastore = new ObservedDatastore(init.datastore, {
-      onPut: (key, value) => { this.add(key, value) },
+    this.usage = new StoreUsage(storeQuotas(init.quotas))
+    this.datastore = new ObservedDatastore<IndexedRecord>(init.datastore, {
+      admit: async (key, value, options) => this.admit(key, value, options),
+      onPut: (key, _value, admitted) => { if (admitted !== undefined) { this.add(admitted) } },
       onDelete: (key) => { this.remove(key) }
     })
   }
 
-  /** Reads every stored record into the index. */
-  async load (): Promise<void> {
+  /** Lets the index see who is connected (ranking, and direct vs relayed puts). */
+  attach (peers: IndexPeers): void {
+    this.peers = peers
+  }
+
+  /**
+   * Reads every stored record into the index, one at a time; deletes the
+   * expired ones and the ones that do not decode.
+   */
+  async load (now = Date.now()): Promise<void> {
+    const started = performance.now()
+    const stale: Key[] = []
+
     for await (const { key, value } of this.inner.query({ prefix: this.recordPrefix })) {
-      this.add(key, value)
+      const record = this.decode(key, value, 'loaded')?.record
+
+      if (record === undefined || record.expiresAt <= now) {
+        stale.push(key)
+      } else {
+        this.add(record)
+      }
     }
 
-    this.log('indexed %d stored records', this.size)
+    for (let i = 0; i < stale.length; i += 1000) {
+      const batch = this.inner.batch()
+      stale.slice(i, i + 1000).forEach(key => { batch.delete(key) })
+      await batch.commit()
+    }
+
+    this.log('indexed %d stored records (%d envelope bytes) and deleted %d expired or unreadable ones in %d ms', this.size, this.usage.bytes, stale.length, Math.round(performance.now() - started))
   }
 
   /** How many records the index holds. */
   get size (): number {
-    let size = 0
-
-    for (const instances of this.byName.values()) {
-      size += instances.size
-    }
-
-    return size
+    return this.usage.records
   }
 
   /** The names of every service the index holds a record of. */
@@ -77,17 +138,52 @@ export class RecordIndex {
     return [...this.byName.keys()].sort()
   }
 
-  /** The envelopes of every unexpired record of `name`, withdrawals included. */
-  lookup (name: string, limit: number, now = Date.now()): Uint8Array[] {
-    const envelopes: Uint8Array[] = []
+  /**
+   * One page of the unexpired records of `name`, withdrawals included, best
+   * ranked first. Throws InvalidRecordError on a cursor this index did not make.
+   */
+  page (name: string, options: PageOptions = {}): RecordPage {
+    const limit = options.limit ?? MAX_LOOKUP_RESULTS
+    const maxBytes = options.maxBytes ?? MAX_LOOKUP_PAGE_BYTES
+    const now = options.now ?? Date.now()
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor)
+    const live = [...this.byName.get(name)?.values() ?? []].filter(record => record.expiresAt > now)
+    const ranked = rankRecords(live, this.connectedPeers())
+    let start = 0
 
-    for (const record of this.byName.get(name)?.values() ?? []) {
-      if (envelopes.length >= limit) {
+    if (after !== undefined) {
+      while (start < ranked.length && compareRanks(ranked[start].rank, after) <= 0) {
+        start++
+      }
+    }
+
+    const records: IndexedRecord[] = []
+    let bytes = 0
+    let end = start
+
+    for (; end < ranked.length && records.length < limit; end++) {
+      const { record } = ranked[end]
+
+      if (records.length > 0 && bytes + record.size > maxBytes) {
         break
       }
 
-      if (record.expiresAt > now) {
-        envelopes.push(record.envelope)
+      records.push(record)
+      bytes += record.size
+    }
+
+    return { records, next: end < ranked.length && end > start ? encodeCursor(ranked[end - 1].rank) : undefined }
+  }
+
+  /** The stored envelopes of `records`, in order; a record deleted meanwhile is left out. */
+  async envelopes (records: IndexedRecord[]): Promise<Uint8Array[]> {
+    const envelopes: Uint8Array[] = []
+
+    for (const record of records) {
+      const envelope = await this.read(this.storedKey(record.name, record.peerId))
+
+      if (envelope !== undefined) {
+        envelopes.push(envelope)
       }
     }
 
@@ -101,41 +197,148 @@ export class RecordIndex {
       .filter(record => record.expiresAt <= now)
 
     for (const record of expired) {
-      await this.datastore.delete(record.storedKey)
+      await this.datastore.delete(this.storedKey(record.name, record.peerId))
     }
 
     return expired.length
   }
 
-  private add (key: Key, value: Uint8Array): void {
+  /** Checks a write under its key's lock: see the class description. */
+  private async admit (key: Key, value: Uint8Array, options?: { signal?: AbortSignal }): Promise<IndexedRecord | false | undefined> {
+    if (!key.toString().startsWith(this.recordPrefix)) {
+      return undefined // not a record (a provider entry): write it, index nothing
+    }
+
+    const decoded = this.decode(key, value, 'direct')
+
+    if (decoded === undefined) {
+      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`))
+    }
+
+    const { record, envelope } = decoded
+
+    if (record.expiresAt <= Date.now()) {
+      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`))
+    }
+    const storedEnvelope = await this.read(key, options)
+
+    if (storedEnvelope !== undefined) {
+      if (uint8ArrayEquals(storedEnvelope, envelope)) {
+        return false // the very record stored: nothing to do
+      }
+
+      const stored = this.get(record.name, record.peerId)
+
+      if (stored !== undefined && record.seq <= stored.seq) {
+        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`))
+      }
+    }
+
+    Object.assign(record, this.originOf(record.peerId))
+    const refusal = this.usage.refusal(record, this.get(record.name, record.peerId))
+
+    if (refusal !== undefined) {
+      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota))
+    }
+
+    return record
+  }
+
+  private refuse (key: Key, err: Error): Error {
+    this.log('refused to store %s - %s', key.toString().slice(this.recordPrefix.length, this.recordPrefix.length + 80), err.message)
+    return err
+  }
+
+  /** Whether the signer is connected now (then the record is direct) and from which IP address. */
+  private originOf (peerId: string): Pick<IndexedRecord, 'origin' | 'address'> {
+    if (this.peers === undefined) {
+      return { origin: 'relayed' }
+    }
+
+    if (this.peers.peerId.toString() === peerId) {
+      return { origin: 'direct' }
+    }
+
+    let peer: PeerId
+
+    try {
+      peer = peerIdFromString(peerId)
+    } catch {
+      return { origin: 'relayed' }
+    }
+
+    const connection = this.peers.getConnections(peer).find(connection => connection.status === 'open')
+
+    if (connection === undefined) {
+      return { origin: 'relayed' }
+    }
+
+    const host = connection.remoteAddr.getComponents().find(component => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(component.name))
+    return { origin: 'direct', address: host?.value }
+  }
+
+  private connectedPeers (): Set<string> {
+    const peers = new Set<string>()
+
+    if (this.peers !== undefined) {
+      peers.add(this.peers.peerId.toString())
+
+      for (const connection of this.peers.getConnections()) {
+        peers.add(connection.remotePeer.toString())
+      }
+    }
+
+    return peers
+  }
+
+  /** Decodes a stored value into what the index keeps, or undefined if it is not a record of this network under its own key. */
+  private decode (key: Key, value: Uint8Array, origin: IndexedRecord['origin']): { record: IndexedRecord, envelope: Uint8Array } | undefined {
     const parts = this.parse(key)
 
     if (parts === undefined) {
-      return
+      return undefined
     }
-
-    let envelope: Uint8Array
 
     try {
-      envelope = DhtRecord.deserialize(value).value
+      const envelope = DhtRecord.deserialize(value).value
+      const payload: unknown = JSON.parse(uint8ArrayToString(RecordEnvelope.createFromProtobuf(envelope).payload))
+
+      if (typeof payload !== 'object' || payload === null) {
+        return undefined
+      }
+
+      const { network, name, peerId, seq, expiresAt, withdrawn } = payload as Record<string, unknown>
+
+      if (network !== this.network || name !== parts.name || peerId !== parts.peerId || !Number.isSafeInteger(seq) || !Number.isSafeInteger(expiresAt)) {
+        return undefined
+      }
+
+      return { envelope, record: { name: parts.name, peerId: parts.peerId, seq: seq as number, expiresAt: expiresAt as number, withdrawn: withdrawn === true, size: envelope.byteLength, origin } }
     } catch {
-      return
+      return undefined
     }
+  }
 
-    const record = peekRecord(envelope)
+  private get (name: string, peerId: string): IndexedRecord | undefined {
+    return this.byName.get(name)?.get(peerId)
+  }
 
-    if (record === undefined || record.network !== this.network || record.name !== parts.name || record.peerId !== parts.peerId) {
-      return
-    }
-
-    let instances = this.byName.get(parts.name)
+  private add (record: IndexedRecord): void {
+    let instances = this.byName.get(record.name)
 
     if (instances === undefined) {
       instances = new Map()
-      this.byName.set(parts.name, instances)
+      this.byName.set(record.name, instances)
     }
 
-    instances.set(parts.peerId, { envelope, seq: record.seq, expiresAt: record.expiresAt, storedKey: key })
+    const previous = instances.get(record.peerId)
+
+    if (previous !== undefined) {
+      this.usage.remove(previous)
+    }
+
+    instances.set(record.peerId, record)
+    this.usage.add(record)
   }
 
   private remove (key: Key): void {
@@ -146,11 +349,30 @@ export class RecordIndex {
     }
 
     const instances = this.byName.get(parts.name)
-    instances?.delete(parts.peerId)
+    const record = instances?.get(parts.peerId)
 
-    if (instances?.size === 0) {
+    if (instances === undefined || record === undefined) {
+      return
+    }
+
+    instances.delete(parts.peerId)
+    this.usage.remove(record)
+
+    if (instances.size === 0) {
       this.byName.delete(parts.name)
     }
+  }
+
+  private async read (key: Key, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {
+    try {
+      return DhtRecord.deserialize(await this.inner.get(key, options)).value
+    } catch {
+      return undefined
+    }
+  }
+
+  private storedKey (name: string, peerId: string): Key {
+    return storedRecordKey(this.datastorePrefix, recordKey(this.network, name, peerId))
   }
 
   private parse (key: Key): { name: string, peerId: string } | undefined {

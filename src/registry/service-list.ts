@@ -38,11 +38,12 @@ export interface ServiceListInit<T> {
   log: Logger
   toInstance(record: VerifiedRecord, health: Health): T
   /**
-   * Envelopes already verified, so that a record is checked once however
-   * often it is listed (an Ed25519 check costs about 0.5 ms of CPU). Keys are
-   * the index's own envelope objects: an entry goes when its record does.
+   * Records already verified, by `<name>/<peer id>`, so that a record is
+   * checked once however often it is listed (an Ed25519 check costs about
+   * 0.5 ms of CPU); an entry is used only while its `seq` is the stored one,
+   * and goes when it expires.
    */
-  verified?: WeakMap<Uint8Array, VerifiedRecord>
+  verified?: Map<string, VerifiedRecord>
 }
 
 /** One service as a registry knows it. */
@@ -78,6 +79,14 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>, options:
   }
 
   const found: Array<{ name: string, records: VerifiedRecord[] }> = []
+  const verified = init.verified ?? new Map<string, VerifiedRecord>()
+
+  for (const [key, record] of verified) {
+    if (record.expiresAt <= Date.now()) {
+      verified.delete(key)
+    }
+  }
+
   let verifications = 0
   let total = 0
 
@@ -88,25 +97,29 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>, options:
 
     const records: VerifiedRecord[] = []
 
-    for (const envelope of index.lookup(name, MAX_LOOKUP_RESULTS)) {
-      if (records.length >= maxInstances || total >= maxTotal) {
-        break
+    const now = Date.now()
+    const page = index.page(name, { limit: MAX_LOOKUP_RESULTS, maxBytes: Infinity })
+    const live = page.records.filter(meta => !meta.withdrawn && meta.expiresAt > now).slice(0, Math.max(0, Math.min(maxInstances, maxTotal - total)))
+    const unverified = live.filter(meta => verified.get(`${name}/${meta.peerId}`)?.seq !== meta.seq)
+    const envelopes = await index.envelopes(unverified)
+
+    for (let i = 0; i < unverified.length; i++) {
+      if (++verifications % VERIFICATIONS_PER_TURN === 0) {
+        await yieldToEventLoop()
       }
 
-      let record = init.verified?.get(envelope)
+      try {
+        verified.set(`${name}/${unverified[i].peerId}`, await verifyRecord(envelopes[i], { network, name }))
+      } catch (err) {
+        log('stored record of %s does not verify - %e', name, err)
+      }
+    }
 
-      if (record === undefined) {
-        if (++verifications % VERIFICATIONS_PER_TURN === 0) {
-          await yieldToEventLoop()
-        }
+    for (const meta of live) {
+      const record = verified.get(`${name}/${meta.peerId}`)
 
-        try {
-          record = await verifyRecord(envelope, { network, name })
-          init.verified?.set(envelope, record)
-        } catch (err) {
-          log('stored record of %s does not verify - %e', name, err)
-          continue
-        }
+      if (record === undefined || record.seq !== meta.seq) {
+        continue
       }
 
       if (!record.withdrawn && record.expiresAt > Date.now()) {

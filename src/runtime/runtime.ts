@@ -53,7 +53,7 @@ interface Run {
   trust?: NetworkTrust
   trustService?: TrustService
   /** Registries only: stored envelopes that passed verification, so each is checked once. */
-  verified?: WeakMap<Uint8Array, VerifiedRecord>
+  verified?: Map<string, VerifiedRecord>
 }
 
 /**
@@ -116,6 +116,7 @@ export class Runtime implements Startable {
       const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index') }) : undefined
       await index?.load()
       const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore)
+      index?.attach(libp2p)
       await this.startLibp2p(libp2p)
       run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
       await run.trustService?.start()
@@ -215,7 +216,7 @@ export class Runtime implements Startable {
       throw new UnsupportedOperationError('listServices() is answered by registry nodes only; use discoverServiceNode(name) on other nodes')
     }
 
-    run.verified ??= new WeakMap()
+    run.verified ??= new Map()
     return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance, verified: run.verified }, options)
   }
 
