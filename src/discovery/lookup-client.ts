@@ -3,6 +3,7 @@ import { DEFAULT_LOOKUP_CLIENT_LIMIT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS,
 import { decodeLookupHeader, encodeLookupRequest } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import { verifyRecord } from '../records/verify.js'
+import type { RecordExpectations } from '../records/verify.js'
 import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
@@ -20,6 +21,8 @@ export interface LookupClientInit {
    * @default DEFAULT_LOOKUP_CLIENT_LIMIT (10000)
    */
   maxRecords?: number
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordExpectations['checkPublisher']
 }
 
 /** A lookup failed because its stream broke, not because of its own signal. */
@@ -132,7 +135,7 @@ class LookupSession {
             const envelope = (await messages.read()).subarray()
 
             try {
-              pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.request.name }))
+              pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.request.name, checkPublisher: this.init.checkPublisher }))
             } catch (err) {
               this.init.log('registry %p sent an invalid record for %s - %e', this.registry, pending.request.name, err)
             }

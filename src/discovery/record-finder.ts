@@ -2,6 +2,7 @@ import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { verifyRecord } from '../records/verify.js'
+import type { RecordExpectations } from '../records/verify.js'
 import { LookupClient } from './lookup-client.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { RegistryConnections } from '../registries/registry-connections.js'
@@ -18,6 +19,8 @@ export interface RecordFinderInit {
   registries: RegistryConnections
   requestTimeout: number
   log: Logger
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordExpectations['checkPublisher']
 }
 
 /** Options of one record search. */
@@ -52,7 +55,7 @@ export class RecordFinder {
 
   constructor (init: RecordFinderInit) {
     this.init = init
-    this.lookups = new LookupClient({ libp2p: init.libp2p, network: init.network, log: init.log })
+    this.lookups = new LookupClient({ libp2p: init.libp2p, network: init.network, log: init.log, checkPublisher: init.checkPublisher })
   }
 
   /** Closes the warm lookup streams. */
@@ -130,7 +133,7 @@ export class RecordFinder {
       for await (const event of libp2p.services.dht.get(key, { signal })) {
         if (event.name === 'VALUE') {
           try {
-            accept(await verifyRecord(event.value, { network, name, peerId: provider.toString() }))
+            accept(await verifyRecord(event.value, { network, name, peerId: provider.toString(), checkPublisher: this.init.checkPublisher }))
           } catch (err) {
             log('DHT value for %s from %p is invalid - %e', name, event.from, err)
           }

@@ -5,6 +5,7 @@ import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidRecordError } from '../errors.js'
 import { parseRecordKey } from './keys.js'
 import { peekRecord, verifyRecord } from './verify.js'
+import type { RecordExpectations } from './verify.js'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
 
@@ -16,6 +17,8 @@ export interface RecordValidatorInit {
   datastore?: Datastore
   /** kad-dht's `datastorePrefix` for this DHT. */
   datastorePrefix: string
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordExpectations['checkPublisher']
 }
 
 /**
@@ -49,7 +52,7 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
       throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`)
     }
 
-    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId })
+    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher })
 
     if (init.datastore == null) {
       return

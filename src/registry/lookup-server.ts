@@ -21,6 +21,11 @@ export interface LookupServerInit {
   maxInboundStreams?: number
   /** Most envelope bytes in one answer. @default MAX_LOOKUP_PAGE_BYTES (1 MiB) */
   maxPageBytes?: number
+  /**
+   * Read-restricted closed networks: resolves with why the peer on
+   * `connection` may not look up, or undefined if it may. @default everyone may
+   */
+  authorize?(connection: Connection): Promise<string | undefined>
 }
 
 /** The longest length prefix of a request frame: enough for {@link MAX_REQUEST_BYTES}. */
@@ -73,6 +78,13 @@ export class LookupServer {
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const { log, index } = this.init
     const bytes = byteStream(stream, { maxBufferSize: MAX_LOOKUP_READ_BUFFER })
+    const refusal = await this.init.authorize?.(connection)
+
+    if (refusal !== undefined) {
+      log('refused lookups from %p - %s', connection.remotePeer, refusal)
+      await refuse(stream, bytes, refusal, '')
+      return
+    }
 
     while (stream.status === 'open') {
       let request: LookupRequest
@@ -170,11 +182,11 @@ async function readRequestFrame (bytes: ByteStream<Stream>): Promise<Uint8Array 
 }
 
 /** Sends an error header, closes the stream's writable end and resets the stream, all at once. */
-async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string): Promise<void> {
+async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, hint = '; send {"name": "<service name>"}'): Promise<void> {
   const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
 
   try {
-    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}; send {"name": "<service name>"}` })]), { signal })
+    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}` })]), { signal })
     await stream.close({ signal })
   } catch {}
 

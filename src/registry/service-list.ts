@@ -1,6 +1,7 @@
 import { MAX_LOOKUP_RESULTS } from '../constants.js'
 import { byHealth } from '../instances/instances.js'
 import { verifyRecord } from '../records/verify.js'
+import type { RecordExpectations } from '../records/verify.js'
 import type { Health, HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RecordIndex } from './record-index.js'
@@ -44,6 +45,8 @@ export interface ServiceListInit<T> {
    * and goes when it expires.
    */
   verified?: Map<string, VerifiedRecord>
+  /** Closed networks: leaves out a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordExpectations['checkPublisher']
 }
 
 /** One service as a registry knows it. */
@@ -109,7 +112,7 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>, options:
       }
 
       try {
-        verified.set(`${name}/${unverified[i].peerId}`, await verifyRecord(envelopes[i], { network, name }))
+        verified.set(`${name}/${unverified[i].peerId}`, await verifyRecord(envelopes[i], { network, name, checkPublisher: init.checkPublisher }))
       } catch (err) {
         log('stored record of %s does not verify - %e', name, err)
       }

@@ -22,13 +22,14 @@ import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { NetgetLibp2p } from '../libp2p/create-node.js'
+import type { ServiceRecord } from '../records/record.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
 import type { ListServicesOptions, ServiceSummary } from '../registry/service-list.js'
 import type { AnnounceResult } from '../service/announcer.js'
 import type { NodeDatastore } from '../storage/index.js'
 import type { DiscoverOptions, ServiceInstance } from '../types.js'
-import type { Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What one run of a node consists of, from start() to stop(). */
@@ -217,7 +218,7 @@ export class Runtime implements Startable {
     }
 
     run.verified ??= new Map()
-    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance, verified: run.verified }, options)
+    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
   }
 
   /** Adds a registry to the list (kept across restarts) and, if running, dials it. */
@@ -306,7 +307,8 @@ export class Runtime implements Startable {
       },
       onDisconnected: this.events.onRegistryDisconnected
     })
-    const records = new RecordFinder({ libp2p, network: networkId, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
+    const checkPublisher = trust === undefined ? undefined : async (record: ServiceRecord): Promise<void> => { await trust.checkPublisher(record) }
+    const records = new RecordFinder({ libp2p, network: networkId, checkPublisher, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
     const health = new HealthMonitor<VerifiedRecord>({
       libp2p,
       interval: config.healthInterval,
@@ -323,7 +325,7 @@ export class Runtime implements Startable {
       health,
       trustService,
       discovery: new ServiceDiscovery({ network: config.network, records, health }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup') }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted) }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
@@ -389,5 +391,21 @@ async function admitRegistry (trustService: TrustService, peer: PeerId, signal: 
 
   if (exchange.credential === undefined) {
     throw new CredentialError(`Registry ${peer.toString()} holds no valid "registry" credential of this network's authority, so it is not used; grant it one with netget-peer network grant --role registry`, 'missing', trustService.network)
+  }
+}
+
+/**
+ * On a read-restricted closed network, the check a registry makes before
+ * answering a peer: it must have presented a passing credential (waiting a
+ * moment for a new connection's trust exchange). Undefined elsewhere.
+ */
+function readGate (trustService: TrustService | undefined, readRestricted: boolean): ((connection: Connection) => Promise<string | undefined>) | undefined {
+  if (trustService === undefined || !readRestricted) {
+    return undefined
+  }
+
+  return async connection => {
+    const credential = await trustService.waitForCredential(connection)
+    return credential === undefined ? `credential required: network "${trustService.network}" is read-restricted; present a credential of its authority (option "credential", CLI --credential)` : undefined
   }
 }
