@@ -56,6 +56,16 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     return this.config.network
   }
 
+  /**
+   * The network as protocol ids, keys and records name it: its name, or for a
+   * closed network `<name>@<authority peer ID>`. Throws NotStartedError before
+   * {@link start} (the authority may come from bootstrap.json).
+   */
+  get networkId (): string {
+    this.requireStarted()
+    return this.runtime.networkId
+  }
+
   /** The node type: `service` or `registry`. */
   get nodeType (): NetgetConfig['nodeType'] {
     return this.config.nodeType

@@ -89,6 +89,11 @@ export class Runtime implements Startable {
     return this.run !== undefined
   }
 
+  /** The network as protocol ids and keys name it (`<name>@<authority>` when closed); throws NotStartedError before start(). */
+  get networkId (): string {
+    return this.require().networkId
+  }
+
   /** The running libp2p node; throws NotStartedError before start(). */
   get libp2p (): NetgetLibp2p {
     return this.require().libp2p

@@ -1,0 +1,206 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'chai'
+import { logger } from '@libp2p/logger'
+import { issueCredential, issueRevocation, recordKey, sealRecord, verifyRecord } from '../src/index.js'
+import { NetworkTrust } from '../src/trust/network-trust.js'
+import { dhtDatastorePrefix } from '../src/protocol/ids.js'
+import { storedRecordKey } from '../src/records/validator.js'
+import { createTestnet } from '../src/testing/index.js'
+import { putOverOneStream } from './store-helpers.js'
+import { rejectionOf } from './helpers.js'
+import type { CredentialRole, Netget, NetgetInit, ServiceRecord } from '../src/index.js'
+import type { Testnet } from '../src/testing/index.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+const NETWORK = 'closed'
+const MINUTE = 60_000
+
+/** A peer's identity and its credential, as node options. */
+interface Grant {
+  privateKey: PrivateKey
+  credential: Uint8Array
+  peerId: string
+}
+
+describe('closed networks', function () {
+  let authorityKey: PrivateKey
+  let authority: string
+  let testnet: Testnet
+
+  const grant = async (role: CredentialRole, names?: string[], options: { ttl?: number, now?: number, network?: string, authorityKey?: PrivateKey } = {}): Promise<Grant> => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(privateKey).toString()
+    const { envelope } = await issueCredential({ network: options.network ?? NETWORK, peer: peerId, role, names, ttl: options.ttl ?? 10 * MINUTE, now: options.now }, options.authorityKey ?? authorityKey)
+    return { privateKey, credential: envelope, peerId }
+  }
+
+  const options = (given: Grant): NetgetInit => ({ privateKey: given.privateKey, credential: given.credential })
+
+  /** A record of `name` for `given`'s key, carrying `credential`, sealed as a publisher would. */
+  const sealedFor = async (registry: Netget, given: Grant, name: string, credential: Uint8Array | undefined = given.credential): Promise<{ key: Uint8Array, value: Uint8Array, peerId: string }> => {
+    const record: ServiceRecord = {
+      network: registry.networkId,
+      name,
+      peerId: given.peerId,
+      multiaddrs: [`/ip4/127.0.0.1/tcp/9/p2p/${given.peerId}`],
+      metadata: { name },
+      seq: Date.now(),
+      expiresAt: Date.now() + 5 * MINUTE,
+      withdrawn: false,
+      credential
+    }
+    return { key: recordKey(registry.networkId, name, given.peerId), value: await sealRecord(record, given.privateKey), peerId: given.peerId }
+  }
+
+  /** What a registry that checks nothing would do: write the record straight into its store. */
+  const inject = async (registry: Netget, entry: { key: Uint8Array, value: Uint8Array }): Promise<void> => {
+    const datastore = (registry.libp2p as unknown as { components: { datastore: Datastore } }).components.datastore
+    await datastore.put(storedRecordKey(dhtDatastorePrefix(registry.networkId), entry.key), new DhtRecord(entry.key, entry.value, new Date()).serialize())
+  }
+
+  const stored = async (registry: Netget, entry: { key: Uint8Array }): Promise<boolean> => {
+    const datastore = (registry.libp2p as unknown as { components: { datastore: Datastore } }).components.datastore
+    return datastore.has(storedRecordKey(dhtDatastorePrefix(registry.networkId), entry.key))
+  }
+
+  beforeEach(async () => {
+    authorityKey = await generateKeyPair('Ed25519')
+    authority = peerIdFromPrivateKey(authorityKey).toString()
+    testnet = await createTestnet(0, { network: NETWORK, registries: 0, nodeOptions: { authority } })
+  })
+
+  afterEach(async () => {
+    await testnet.destroy()
+  })
+
+  it('discovers an instance that holds a publish credential, on a network id that names the authority', async () => {
+    const registry = await testnet.startRegistry(undefined, options(await grant('registry')))
+    expect(registry.networkId).to.equal(`${NETWORK}@${authority}`)
+    const service = testnet.createNode({ metadata: { name: 'payments' }, ...options(await grant('publish', ['payments'])) })
+    await service.registerWithNetwork()
+
+    const client = testnet.createNode(options(await grant('read')))
+    const found = await client.discoverServiceNode('payments')
+    expect(found.map(instance => instance.peerId)).to.deep.equal([service.peerId])
+    expect(found[0].network).to.equal(`${NETWORK}@${authority}`)
+  })
+
+  it('refuses to register without a publish credential for the name, saying why', async () => {
+    await testnet.startRegistry(undefined, options(await grant('registry')))
+    const reader = testnet.createNode({ metadata: { name: 'payments' }, ...options(await grant('read')) })
+    const err = await rejectionOf(reader.registerWithNetwork())
+    expect(err).to.have.property('name', 'CredentialError')
+    expect(err).to.have.property('reason', 'wrong-role')
+
+    const other = testnet.createNode({ metadata: { name: 'payments' }, ...options(await grant('publish', ['orders-*'])) })
+    const refused = await rejectionOf(other.registerWithNetwork())
+    expect(refused).to.have.property('reason', 'name-not-granted')
+  })
+
+  const attacks: Array<[string, (registry: Netget) => Promise<{ key: Uint8Array, value: Uint8Array, peerId: string }>, RegExp]> = [
+    ['no credential', async registry => sealedFor(registry, await grant('publish', ['payments']), 'payments', undefined), /presented no credential/],
+    ['a credential for another name', async registry => sealedFor(registry, await grant('publish', ['orders']), 'payments'), /does not grant the service name/],
+    ['a credential for another network', async registry => sealedFor(registry, await grant('publish', ['payments'], { network: 'staging' }), 'payments'), /is for network "staging"/],
+    ['a credential of another authority', async registry => sealedFor(registry, await grant('publish', ['payments'], { authorityKey: await generateKeyPair('Ed25519') }), 'payments'), /issued by authority/],
+    ['an expired credential', async registry => sealedFor(registry, await grant('publish', ['payments'], { ttl: MINUTE, now: Date.now() - 2 * MINUTE }), 'payments'), /expired/],
+    ['another peer\'s credential', async registry => {
+      const thief = await grant('publish', ['payments'])
+      const victim = await grant('publish', ['payments'])
+      return sealedFor(registry, thief, 'payments', victim.credential)
+    }, /is for peer/]
+  ]
+
+  for (const [what, build] of attacks) {
+    it(`refuses a record with ${what} at the registry, and readers drop it even from a lying registry`, async () => {
+      const registry = await testnet.startRegistry(undefined, options(await grant('registry')))
+      const attacker = testnet.createNode(options(await grant('read')))
+      await attacker.start()
+      const entry = await build(registry)
+
+      expect(await putOverOneStream(attacker, registry.libp2p.peerId, registry.networkId, [entry])).to.equal(0)
+      expect(await stored(registry, entry)).to.equal(false)
+
+      await inject(registry, entry)
+      expect(await stored(registry, entry)).to.equal(true)
+      const client = testnet.createNode(options(await grant('read')))
+      const err = await rejectionOf(client.discoverServiceNode('payments', { checkHealth: false }))
+      expect(err).to.have.property('name', 'ServiceNotFoundError')
+    })
+  }
+
+  it('states which rule refused each attack record', async () => {
+    const registry = await testnet.startRegistry(undefined, options(await grant('registry')))
+    const trust = new NetworkTrust({ network: NETWORK, authority, peerId: registry.peerId, log: logger('test') })
+
+    for (const [what, build, rule] of attacks) {
+      const entry = await build(registry)
+      const err = await rejectionOf(verifyRecord(entry.value, { network: registry.networkId, checkPublisher: async record => { await trust.checkPublisher(record) } }))
+      expect(err.message, what).to.match(rule)
+    }
+  })
+
+  it('drops a revoked publisher\'s instance once the revocation reaches the readers', async () => {
+    const registry = await testnet.startRegistry(undefined, options(await grant('registry')))
+    const publisher = await grant('publish', ['payments'])
+    const service = testnet.createNode({ metadata: { name: 'payments' }, ...options(publisher) })
+    await service.registerWithNetwork()
+    const client = testnet.createNode({ revocationRefreshInterval: 200, ...options(await grant('read')) })
+    expect(await client.discoverServiceNode('payments')).to.have.length(1)
+
+    const revoker = testnet.createNode(options(await grant('read')))
+    const { envelope } = await issueRevocation({ network: NETWORK, peer: publisher.peerId }, authorityKey)
+    expect(await revoker.publishRevocation(envelope)).to.equal(1)
+
+    await waitUntil(async () => (await rejectionOf(client.discoverServiceNode('payments', { checkHealth: false })).catch(() => undefined))?.name === 'ServiceNotFoundError', 10_000)
+    void registry
+  })
+
+  it('does not use a registry that holds no registry credential', async () => {
+    await testnet.startRegistry(undefined, options(await grant('read')))
+    const client = testnet.createNode(options(await grant('read')))
+    const err = await rejectionOf(client.discoverServiceNode('payments'))
+    expect(err).to.have.property('name', 'CredentialError')
+    expect(err.message).to.match(/holds no valid "registry" credential/)
+  })
+
+  it('a read-restricted registry refuses a peer without a credential, with a clear error', async () => {
+    await testnet.startRegistry(undefined, { readRestricted: true, ...options(await grant('registry')) })
+    const stranger = testnet.createNode()
+    const err = await rejectionOf(stranger.discoverServiceNode('payments'))
+    expect(err).to.have.property('name', 'CredentialError')
+    expect(err).to.have.property('reason', 'missing')
+
+    const reader = testnet.createNode(options(await grant('read')))
+    expect((await rejectionOf(reader.discoverServiceNode('payments'))).name).to.equal('ServiceNotFoundError')
+  })
+
+  it('never meets a network of the same name with another authority', async () => {
+    const registry = await testnet.startRegistry(undefined, options(await grant('registry')))
+    const service = testnet.createNode({ metadata: { name: 'payments' }, ...options(await grant('publish', ['payments'])) })
+    await service.registerWithNetwork()
+
+    const otherKey = await generateKeyPair('Ed25519')
+    const otherAuthority = peerIdFromPrivateKey(otherKey).toString()
+    const outsiderKey = await generateKeyPair('Ed25519')
+    const { envelope } = await issueCredential({ network: NETWORK, peer: peerIdFromPrivateKey(outsiderKey).toString(), role: 'read', ttl: MINUTE }, otherKey)
+    const outsider = testnet.createNode({ authority: otherAuthority, privateKey: outsiderKey, credential: envelope, registryNodes: testnet.registryNodes })
+    const err = await rejectionOf(outsider.discoverServiceNode('payments'))
+    expect(err.name).to.equal('NoRegistryReachableError')
+    void registry
+  })
+})
+
+async function waitUntil (check: () => Promise<boolean>, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout
+
+  while (!await check()) {
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeout} ms`)
+    }
+
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
