@@ -113,9 +113,11 @@ export const LOCK_FILE = 'lock'
 /**
  * How long an inbound connection may take to finish its handshake (Noise and
  * Yamux) before it is closed, in ms. libp2p's default is 10 s, long enough for
- * idle sockets that never handshake to hold pending slots.
+ * idle sockets that never handshake to hold pending slots. 3 s was tried: on
+ * 2 cores under load ≈ 10, 100 peers handshaking at once with one registry in
+ * one process timed out and redialled in rounds, and not all got in within 30 s.
  */
-export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 3_000
+export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 5_000
 
 /**
  * Most inbound connections still in their handshake from one IP address. Past

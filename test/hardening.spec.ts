@@ -8,13 +8,14 @@ import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
-import { isLocalRefusal } from '../src/health/health-monitor.js'
+import { HealthMonitor, isLocalRefusal } from '../src/health/health-monitor.js'
+import { logger } from '@libp2p/logger'
 import { FileSeqMark, loadOrCreateKey, openSeqMark } from '../src/identity/key-store.js'
 import { recordKey, sealRecord } from '../src/index.js'
 import { dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { storedRecordKey } from '../src/records/validator.js'
 import { createTestnet } from '../src/testing/index.js'
-import { nextEvent, rejectionOf } from './helpers.js'
+import { freePort, nextEvent, rejectionOf } from './helpers.js'
 import type { Netget } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
 import type { Datastore } from 'interface-datastore'
@@ -195,6 +196,35 @@ describe('hardening', () => {
       expect(unhealthy).to.deep.equal([])
     })
 
+    it('stops pinging an instance that failed failureThreshold pings without ever answering, until it republishes', async () => {
+      const node = testnet.createNode()
+      await node.start()
+      const dials = { count: 0 }
+      const libp2p = node.libp2p
+      const real = libp2p.dial.bind(libp2p)
+      const spied = { ...libp2p, getConnections: libp2p.getConnections.bind(libp2p), services: libp2p.services, dial: (async (...args: Parameters<typeof real>) => { dials.count++; return real(...args) }) as typeof real }
+      const monitor = new HealthMonitor({ libp2p: spied, interval: 50, timeout: 1_000, failureThreshold: 2, log: logger('test:health'), onChange: () => {} })
+      monitor.start()
+
+      try {
+        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+        const record = { peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${await freePort()}/p2p/${peerId}`], seq: 1, expiresAt: Date.now() + 60_000 }
+        expect((await monitor.observe(record)).status).to.equal('unhealthy')
+        await new Promise(resolve => setTimeout(resolve, 1_000))
+        // its first ping, one more on a tick, then nothing for ~18 ticks
+        expect(dials.count).to.equal(2)
+        expect(monitor.writtenOff).to.equal(1)
+        expect((await monitor.observe(record)).status).to.equal('unhealthy')
+        expect(dials.count).to.equal(2)
+
+        // republished: pinged again
+        await monitor.observe({ ...record, seq: 2 })
+        expect(dials.count).to.equal(3)
+      } finally {
+        monitor.stop()
+      }
+    })
+
     it('one discovery runs at most 16 pings at once', async () => {
       const registry = testnet.registries[0]
       // 40 records at 40 distinct addresses that accept TCP and never answer
@@ -204,7 +234,8 @@ describe('hardening', () => {
         await putRecord(testnet, registry, key, 'slow', { multiaddrs: [`/ip4/127.0.3.${i + 1}/tcp/${hole.port}/p2p/${peerId}`] })
       }
 
-      const client = testnet.createNode({ healthTimeout: 1_000 })
+      // no ticks during the test: only the discoveries' own pings
+      const client = testnet.createNode({ healthTimeout: 1_000, healthInterval: 60_000 })
       await client.start()
       const dials = countDials(client)
       const err = await rejectionOf(client.discoverServiceNode('slow'))
@@ -225,7 +256,8 @@ describe('hardening', () => {
         }
       }
 
-      const client = testnet.createNode({ healthTimeout: 1_000 })
+      // no ticks during the test: only the discoveries' own pings
+      const client = testnet.createNode({ healthTimeout: 1_000, healthInterval: 60_000 })
       await client.start()
       const dials = countDials(client)
       const outcomes = await Promise.all(names.map(async name => rejectionOf(client.discoverServiceNode(name))))

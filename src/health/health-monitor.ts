@@ -51,8 +51,8 @@ interface Tracked<T> {
   /** The `seq` of the record `checking` pings. */
   checkingSeq?: number
   /**
-   * Failed without ever answering: not pinged again (by ticks or by
-   * discoveries) until its record is republished with another `seq`.
+   * Failed `failureThreshold` pings without ever answering: not pinged again
+   * (by ticks or by discoveries) until its record is republished with another `seq`.
    */
   writtenOff?: boolean
 }
@@ -88,8 +88,9 @@ export function healthWindow (interval: number, timeout: number, failureThreshol
  *   address is held by another (connected) peer fails without a dial, so
  *   fake records listing an honest instance's address cost that instance
  *   one handshake per client, not one per fake record;
- * - an instance that failed without ever answering is written off: not
- *   pinged again until it republishes its record.
+ * - an instance that failed `failureThreshold` pings in a row without ever
+ *   answering is written off: not pinged again until it republishes its
+ *   record (it is unhealthy from its first failure, as before).
  */
 export class HealthMonitor<T extends Trackable> {
   private readonly init: HealthMonitorInit<T>
@@ -192,7 +193,7 @@ export class HealthMonitor<T extends Trackable> {
     return this.tracked.size
   }
 
-  /** How many tracked instances are written off (failed without ever answering; not pinged until they republish). */
+  /** How many tracked instances are written off (failed `failureThreshold` pings without ever answering; not pinged until they republish). */
   get writtenOff (): number {
     let count = 0
     this.tracked.forEach(entry => { count += entry.writtenOff === true ? 1 : 0 })
@@ -294,8 +295,8 @@ export class HealthMonitor<T extends Trackable> {
       const failures = entry.health.failures + 1
       const status = before === 'healthy' && failures < failureThreshold ? 'healthy' : 'unhealthy'
       entry.health = { ...entry.health, status, failures }
-      // never answered: do not keep pinging it until its record expires
-      entry.writtenOff = entry.health.lastSeen === undefined ? true : undefined
+      // never answered, `failureThreshold` times: do not keep pinging it until its record expires
+      entry.writtenOff = entry.health.lastSeen === undefined && failures >= failureThreshold ? true : undefined
       this.init.log('ping of %s failed (%d in a row) - %e', entry.instance.peerId, failures, err)
     } finally {
       signal?.clear()
@@ -379,7 +380,8 @@ export class HealthMonitor<T extends Trackable> {
         }
 
         this.init.log('nothing answers at %s - %e', transport, err)
-        this.unreachable.set(transport, Date.now() + this.init.interval)
+        // long enough for every record listing it to fail without a dial of its own
+        this.unreachable.set(transport, Date.now() + this.init.interval + this.init.timeout)
       }
     })()
     this.probing.set(transport, run)

@@ -41,7 +41,7 @@ export interface CreateNodeInit {
   connectionGater?: ConnectionGater
   /**
    * How long an inbound connection may take to complete its handshake before
-   * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (3,000)
+   * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (5,000)
    */
   inboundUpgradeTimeout?: number
   /**

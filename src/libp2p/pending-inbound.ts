@@ -24,7 +24,7 @@ export interface PendingInboundLimitInit {
  * idle sockets are always the oldest (an honest handshake takes milliseconds
  * on a LAN), and a flood from one address only ever churns its own slots.
  * Other addresses keep the rest of the global pool: one address never holds
- * more than `perIp` of it. libp2p's upgrade timeout (netget's default 3 s)
+ * more than `perIp` of it. libp2p's upgrade timeout (netget's default 5 s)
  * closes whatever is still idle after that.
  *
  * What it cannot do: tell an honest handshake from an idle socket before

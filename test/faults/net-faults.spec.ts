@@ -77,7 +77,10 @@ describe('Network faults', function () {
     // the per-IP limit these filled them
     const onRegistry = await idleSockets(tcpAddress(registry), 500, sockets)
     const onService = await idleSockets(tcpAddress(service), 300, sockets)
-    await waitFor(() => internals(registry).connectionManager.incomingPendingConnections >= 100 && internals(service).connectionManager.incomingPendingConnections >= 100, 10_000, 'the idle sockets pending')
+    // until the nodes have taken every idle socket (pending, or closed to make room); a
+    // flood still arriving while the client handshakes is the documented limit
+    const taken = (node: Netget, sent: { closedByServer: () => number }): number => internals(node).connectionManager.incomingPendingConnections + sent.closedByServer()
+    await waitFor(() => taken(registry, onRegistry) >= 500 && taken(service, onService) >= 300, 20_000, 'the idle sockets taken')
     const pendingBefore = { registry: internals(registry).connectionManager.incomingPendingConnections, service: internals(service).connectionManager.incomingPendingConnections }
 
     const started = performance.now()
@@ -125,24 +128,26 @@ describe('Network faults', function () {
 
     for (let round = 0; round < 3; round++) {
       let dials = 0
-      const client = testnet.createNode({ connectionGater: { denyDialMultiaddr: () => { dials++; return false } } })
+      const client = testnet.createNode({ connectionGater: { denyDialMultiaddr: (ma) => { dials++; if (process.env.DEBUG_DIALS) console.log(Date.now() % 100000, ma.toString()); return false } } })
       const before = inbound
       const started = performance.now()
       const found = await client.discoverServiceNode('api')
       const ms = Math.round(performance.now() - started)
       const all = await client.discoverServiceNode('api', { includeUnhealthy: true })
 
-      // a long-lived client stops pinging the fakes: ten ticks later, next to no dials
-      const dialsAtDiscovery = dials
+      // a long-lived client stops pinging the fakes: once each failed
+      // `healthFailureThreshold` (2) pings, the next ten ticks dial next to nothing
+      await new Promise(resolve => setTimeout(resolve, 1_000))
+      const dialsBefore = dials
       await new Promise(resolve => setTimeout(resolve, 2_000))
-      rounds.push({ ms, healthy: found.length, seen: all.length, inbound: inbound - before, dialsAfter: dials - dialsAtDiscovery })
+      rounds.push({ ms, healthy: found.length, seen: all.length, inbound: inbound - before, dialsAfter: dials - dialsBefore })
 
       expect(found.map(instance => instance.peerId)).to.deep.equal([honest.peerId])
       expect(all).to.have.length(701)
       await client.stop()
     }
 
-    console.log(`      700 fake records sealed and stored in ${sealMs} ms; per fresh client: ${rounds.map(r => `${r.ms} ms, ${r.healthy} healthy of ${r.seen}, ${r.inbound} connections to the honest instance, ${r.dialsAfter} dials in the 2 s after`).join('; ')}`)
+    console.log(`      700 fake records sealed and stored in ${sealMs} ms; per fresh client: ${rounds.map(r => `${r.ms} ms, ${r.healthy} healthy of ${r.seen}, ${r.inbound} connections to the honest instance, ${r.dialsAfter} dials in the 2 s from 1 s after`).join('; ')}`)
     tally('net', { fakeRecords: { fakes: 700, sealMs, rounds } })
 
     for (const round of rounds) {
