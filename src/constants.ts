@@ -175,3 +175,39 @@ export const DEFAULT_MAX_RELAYED_RECORDS = 10_000
 
 /** Most relayed records (see {@link DEFAULT_MAX_RELAYED_RECORDS}) a registry stores for one service name. */
 export const DEFAULT_MAX_RELAYED_RECORDS_PER_NAME = 1_000
+
+/**
+ * How long an inbound connection may take to finish its handshake (Noise and
+ * Yamux) before it is closed, in ms. libp2p's default is 10 s, long enough for
+ * idle sockets that never handshake to hold pending slots. 3 s was tried: on
+ * 2 cores under load ≈ 10, 100 peers handshaking at once with one registry in
+ * one process timed out and redialled in rounds, and not all got in within 30 s.
+ */
+export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 5_000
+
+/**
+ * Most inbound connections still in their handshake from one IP address. Past
+ * it, a new connection from that address closes the address's oldest pending
+ * one; see `src/libp2p/pending-inbound.ts`. Above 100 peers behind one NAT
+ * connecting at once (the load test's case).
+ */
+export const MAX_PENDING_INBOUND_PER_IP = 128
+
+/**
+ * Most inbound connections in their handshake at once, from all addresses
+ * together (libp2p's `maxIncomingPendingConnections`), when it is not capped
+ * lower by `maxConnections`.
+ */
+export const MAX_PENDING_INBOUND = 500
+
+/** Most health pings one node runs at once (discovery and ticks together); the rest wait for a slot. */
+export const MAX_CONCURRENT_HEALTH_CHECKS = 64
+
+/** Most health pings one discovery runs at once. */
+export const DISCOVERY_CONCURRENT_CHECKS = 16
+
+/** File in a data directory holding the highest record `seq` this identity published (decimal text), the seq high-water mark. */
+export const SEQ_FILE = 'seq'
+
+/** Most addresses of one discovered record a browser peer dials (the first ones, in the record's order). */
+export const BROWSER_MAX_DIAL_ADDRESSES = 4

@@ -255,3 +255,43 @@ export class QuotaExceededError extends Error {
     this.quota = quota
   }
 }
+
+/**
+ * A health check found that no address of an instance's record leads to that
+ * instance: every one is answered by another peer, or none answers. Counts
+ * against the record, never against the peer that does answer there.
+ */
+export class AddressClaimedError extends Error {
+  static name = 'AddressClaimedError'
+  name = 'AddressClaimedError'
+}
+
+/** Why a registry refused a record: `stale-seq`, it holds a newer record of this identity. */
+export type RecordRejectionReason = 'stale-seq'
+
+/**
+ * Registries refused this node's record, and it was not for lack of a
+ * connection: with reason `stale-seq`, a registry holds a record of this same
+ * identity with a higher `seq` (seq is wall-clock based, so this node's clock
+ * was once ahead, or another node uses the same identity). The message says
+ * when re-registering will work again and how to recover.
+ */
+export class RecordRejectedError extends Error {
+  static name = 'RecordRejectedError'
+  name = 'RecordRejectedError'
+  readonly reason: RecordRejectionReason
+  /** The network of the record. */
+  readonly network: string
+  /** The seq this node sent. */
+  readonly seq: number
+  /** The highest seq a refusing registry holds for this identity. */
+  readonly storedSeq: number
+
+  constructor (message: string, init: { reason: RecordRejectionReason, network: string, seq: number, storedSeq: number }, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = init.reason
+    this.network = init.network
+    this.seq = init.seq
+    this.storedSeq = init.storedSeq
+  }
+}

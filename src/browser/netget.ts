@@ -57,7 +57,8 @@ export class Netget extends NodeNetget {
     this.dialPolicy = dialPolicy
 
     for (const address of init.registryNodes) {
-      this.dialPolicy.allowRegistry(parseRegistryAddress(address).peerId.toString())
+      const registry = parseRegistryAddress(address)
+      this.dialPolicy.allowRegistry(registry.peerId.toString(), registry.multiaddr)
     }
   }
 
@@ -86,7 +87,7 @@ export class Netget extends NodeNetget {
     return super.discoverServiceNode(name, {
       ...options,
       onInstance: instance => {
-        this.dialPolicy.allowDiscovered(instance.peerId, instance.expiresAt)
+        this.dialPolicy.allowDiscovered(instance.peerId, instance.expiresAt, instance.multiaddrs)
         options.onInstance?.(instance)
       }
     })
@@ -95,7 +96,8 @@ export class Netget extends NodeNetget {
   /** Adds a registry (a WebSocket multiaddr ending in `/p2p/<peer id>`) and trusts it under the dial policy. */
   override addRegistryNode (address: string | Multiaddr): boolean {
     const added = super.addRegistryNode(address)
-    this.dialPolicy.allowRegistry(parseRegistryAddress(address, 'addRegistryNode').peerId.toString())
+    const registry = parseRegistryAddress(address, 'addRegistryNode')
+    this.dialPolicy.allowRegistry(registry.peerId.toString(), registry.multiaddr)
     return added
   }
 }

@@ -1,3 +1,4 @@
+import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
 import { byHealth, matchesFilter, toInstance } from '../instances/instances.js'
 import type { RecordFinder } from './record-finder.js'
@@ -10,6 +11,8 @@ export interface ServiceDiscoveryComponents {
   network: string
   records: Pick<RecordFinder, 'findRecords'>
   health: Pick<HealthMonitor<VerifiedRecord>, 'health' | 'observe' | 'untrack'>
+  /** Most health pings one discovery runs at once. @default DISCOVERY_CONCURRENT_CHECKS (16) */
+  concurrentChecks?: number
 }
 
 /**
@@ -50,8 +53,15 @@ export class ServiceDiscovery {
       }
     }
 
-    const instances = await Promise.all(live.map(async record => {
-      return toInstance(record, await health.observe(record, { signal, ping: options.checkHealth }))
+    // a bounded number of pings at a time: a lookup answer may hold a
+    // thousand records, most of them perhaps fake (docs/RELIABILITY.md)
+    const instances: ServiceInstance[] = new Array(live.length)
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(live.length, this.components.concurrentChecks ?? DISCOVERY_CONCURRENT_CHECKS) }, async () => {
+      while (next < live.length && !signal.aborted) {
+        const index = next++
+        instances[index] = toInstance(live[index], await health.observe(live[index], { signal, ping: options.checkHealth }))
+      }
     }))
     signal.throwIfAborted()
 

@@ -1,6 +1,7 @@
 /**
  * The identity key in a browser: a page has no data directory, so its key
- * lives in memory (or is passed as `privateKey`) and these throw if reached.
+ * and its seq high-water mark live in memory (or the key is passed as
+ * `privateKey`) and the file functions throw if reached.
  * Same exports as `key-store.ts`, which package.json's "browser" field
  * replaces with this file.
  */
@@ -25,4 +26,36 @@ export async function createKeyFile (path: string): Promise<PrivateKey> {
 /** Throws UnsupportedOperationError: a browser keeps no key files. */
 export async function readKeyFile (path: string): Promise<PrivateKey> {
   throw new UnsupportedOperationError(`Cannot read the key file "${path}" in a browser`)
+}
+
+/** The highest record `seq` an identity has published; see `key-store.ts`. */
+export interface SeqMark {
+  load(): Promise<number>
+  save(seq: number): Promise<void>
+}
+
+/** A mark kept in memory only. */
+export class MemorySeqMark implements SeqMark {
+  private mark = 0
+
+  async load (): Promise<number> {
+    return this.mark
+  }
+
+  async save (seq: number): Promise<void> {
+    this.mark = Math.max(this.mark, seq)
+  }
+}
+
+/** Throws UnsupportedOperationError: a browser keeps no files. */
+export class FileSeqMark extends MemorySeqMark {
+  constructor (dataDir: string) {
+    super()
+    throw new UnsupportedOperationError(`Cannot keep a seq mark in "${dataDir}" in a browser: use dataDir: false`)
+  }
+}
+
+/** A memory mark for `dataDir: false`; throws UnsupportedOperationError for a directory. */
+export function openSeqMark (dataDir: string | false): SeqMark {
+  return dataDir === false ? new MemorySeqMark() : new FileSeqMark(dataDir)
 }

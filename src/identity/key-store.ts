@@ -1,12 +1,12 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { KEY_FILE, LOCK_FILE } from '../constants.js'
+import { KEY_FILE, LOCK_FILE, SEQ_FILE } from '../constants.js'
 import { DataDirError, DataDirLockedError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /*
- * The identity key and the data-dir lock on Node. A browser keeps no files:
+ * The identity key, its seq high-water mark and the data-dir lock on Node. A browser keeps no files:
  * `key-store.browser.ts` exports the same names (package.json "browser").
  */
 
@@ -132,4 +132,104 @@ function isRunning (pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * The highest record `seq` an identity has published: its high-water mark.
+ * A node publishes `max(Date.now(), mark + 1)` and saves the mark before
+ * sending, so a clock that once ran fast (or is set back) never makes it
+ * publish a seq that registries holding its newer record would refuse.
+ */
+export interface SeqMark {
+  /** The saved mark, 0 if none. */
+  load(): Promise<number>
+  /** Saves `seq` as the mark if it is higher than the saved one; resolves once it is durable. */
+  save(seq: number): Promise<void>
+}
+
+/** A mark kept in memory only (a node without a data directory). */
+export class MemorySeqMark implements SeqMark {
+  private mark = 0
+
+  async load (): Promise<number> {
+    return this.mark
+  }
+
+  async save (seq: number): Promise<void> {
+    this.mark = Math.max(this.mark, seq)
+  }
+}
+
+/**
+ * The mark in `<dataDir>/seq` (beside `peer.key`), decimal text, mode 0600.
+ * Each save writes a temporary file, syncs it and renames it over the old
+ * one, so a crash leaves the old mark or the new one, never half of one.
+ * Saves run one after another.
+ */
+export class FileSeqMark implements SeqMark {
+  private readonly dataDir: string
+  private readonly path: string
+  private saved = 0
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor (dataDir: string) {
+    this.dataDir = dataDir
+    this.path = join(dataDir, SEQ_FILE)
+  }
+
+  async load (): Promise<number> {
+    let text: string
+
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return this.saved
+      }
+
+      throw new DataDirError(`Cannot read the seq high-water mark ${this.path}: ${(err as Error).message}`, this.dataDir, { cause: err })
+    }
+
+    const mark = Number(text.trim())
+
+    if (!Number.isSafeInteger(mark) || mark < 0) {
+      throw new DataDirError(`The seq high-water mark ${this.path} is corrupt (${JSON.stringify(text.slice(0, 30))}); write the highest seq this identity published into it, or delete it`, this.dataDir)
+    }
+
+    this.saved = Math.max(this.saved, mark)
+    return this.saved
+  }
+
+  async save (seq: number): Promise<void> {
+    const run = this.writing.then(async () => {
+      if (seq <= this.saved) {
+        return
+      }
+
+      const temporary = `${this.path}.${process.pid}.tmp`
+      const handle = await open(temporary, 'w', 0o600)
+
+      try {
+        await handle.writeFile(String(seq))
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+
+      await rename(temporary, this.path)
+      this.saved = seq
+    })
+    this.writing = run.catch(() => {})
+
+    try {
+      await run
+    } catch (err) {
+      throw new DataDirError(`Cannot save the seq high-water mark ${this.path}: ${(err as Error).message}`, this.dataDir, { cause: err })
+    }
+  }
+}
+
+/** The seq mark of a node: in `dataDir`, or in memory for `dataDir: false`. */
+export function openSeqMark (dataDir: string | false): SeqMark {
+  return dataDir === false ? new MemorySeqMark() : new FileSeqMark(dataDir)
 }

@@ -2,7 +2,10 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
+import { logger } from '@libp2p/logger'
 import { createLibp2p } from 'libp2p'
+import { DEFAULT_INBOUND_UPGRADE_TIMEOUT, MAX_PENDING_INBOUND, MAX_PENDING_INBOUND_PER_IP } from '../constants.js'
+import { PendingInboundLimit } from './pending-inbound.js'
 import { netgetServices } from './services.js'
 import type { Identify } from '@libp2p/identify'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -36,6 +39,18 @@ export interface CreateNodeInit {
   providerValidity: number
   /** Decides which peers and addresses may be dialled or accepted. @default libp2p's */
   connectionGater?: ConnectionGater
+  /**
+   * How long an inbound connection may take to complete its handshake before
+   * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (5,000)
+   */
+  inboundUpgradeTimeout?: number
+  /**
+   * Most inbound handshakes in flight from one IP address; past it a new
+   * connection closes that address's oldest pending one (see
+   * `PendingInboundLimit`). At most half of the global pending limit.
+   * @default MAX_PENDING_INBOUND_PER_IP (128)
+   */
+  maxPendingInboundPerIp?: number
 }
 
 /**
@@ -44,6 +59,13 @@ export interface CreateNodeInit {
  * netget's validator and selector.
  */
 export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
+  // every address together: one address may hold at most half of it
+  const maxPending = Math.min(init.maxConnections, MAX_PENDING_INBOUND)
+  const pending = new PendingInboundLimit({
+    perIp: Math.max(1, Math.min(init.maxPendingInboundPerIp ?? MAX_PENDING_INBOUND_PER_IP, Math.floor(maxPending / 2))),
+    log: logger('netget:inbound')
+  })
+
   return createLibp2p({
     start: false,
     privateKey: init.privateKey,
@@ -53,13 +75,14 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       announce: init.announce
     },
     transports: [tcp(), webSockets()],
-    connectionGater: init.connectionGater,
+    connectionGater: pending.gater(init.connectionGater),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
       maxConnections: init.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold,
-      maxIncomingPendingConnections: Math.min(init.maxConnections, 500),
+      maxIncomingPendingConnections: maxPending,
+      inboundUpgradeTimeout: init.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT,
       // netget's RegistryConnections redials registries; libp2p's reconnect queue would mask it
       reconnectRetries: 0
     },

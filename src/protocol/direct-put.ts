@@ -10,6 +10,9 @@ import type { Libp2p } from 'libp2p'
 /** kad-dht's `MessageType.PUT_VALUE`. */
 const PUT_VALUE = 0
 
+/** kad-dht's `MessageType.GET_VALUE`. */
+const GET_VALUE = 1
+
 /**
  * Encodes a kad-dht `PUT_VALUE` message (libp2p kad-dht `Message` protobuf:
  * `type` = field 1, `key` = field 2, `record` = field 3).
@@ -42,4 +45,85 @@ export async function putToPeer (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: Pee
     stream.abort(err as Error)
     throw err
   }
+}
+
+/**
+ * Asks one DHT server this node is connected to for the value it stores under
+ * `key` (kad `GET_VALUE`, one round trip, no DHT walk). kad servers hand out
+ * what they stored without validating it again, expired or not: verify what
+ * comes back. Resolves undefined if the server holds no value for the key.
+ *
+ * A kad server answers a refused `PUT_VALUE` by resetting the stream, without
+ * a reason; reading what it holds afterwards is how a publisher learns that
+ * the refusal was a rollback (the stored `seq` is ahead of the one it sent).
+ */
+export async function getFromPeer (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, network: string, key: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  const stream = await libp2p.dialProtocol(peer, dhtProtocol(network), { signal })
+
+  try {
+    const messages = lpStream(stream, { maxDataLength: MAX_RECORD_BYTES * 4 })
+    await messages.write(uint8ArrayConcat([
+      Uint8Array.of(0x08), varint(GET_VALUE),
+      Uint8Array.of(0x12), varint(key.byteLength), key
+    ]), { signal })
+    const answer = (await messages.read({ signal })).subarray()
+    await stream.close({ signal })
+    const record = protobufField(answer, 3)
+    return record === undefined ? undefined : DhtRecord.deserialize(record).value
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+
+/** The first length-delimited field `field` of a protobuf message, if any. */
+function protobufField (bytes: Uint8Array, field: number): Uint8Array | undefined {
+  let offset = 0
+  const readVarint = (): number => {
+    let value = 0
+    let shift = 0
+
+    for (;;) {
+      if (offset >= bytes.byteLength || shift > 49) {
+        throw new Error('Truncated protobuf varint')
+      }
+
+      const byte = bytes[offset++]
+      value += (byte & 0x7f) * 2 ** shift
+      shift += 7
+
+      if ((byte & 0x80) === 0) {
+        return value
+      }
+    }
+  }
+
+  while (offset < bytes.byteLength) {
+    const tag = readVarint()
+    const wireType = tag & 0x07
+
+    if (wireType === 0) {
+      readVarint()
+    } else if (wireType === 2) {
+      const length = readVarint()
+
+      if (offset + length > bytes.byteLength) {
+        throw new Error('Truncated protobuf field')
+      }
+
+      if (Math.floor(tag / 8) === field) {
+        return bytes.subarray(offset, offset + length)
+      }
+
+      offset += length
+    } else if (wireType === 1) {
+      offset += 8
+    } else if (wireType === 5) {
+      offset += 4
+    } else {
+      throw new Error(`Unsupported protobuf wire type ${wireType}`)
+    }
+  }
+
+  return undefined
 }

@@ -6,7 +6,7 @@ import { RecordFinder } from '../discovery/record-finder.js'
 import { ServiceDiscovery } from '../discovery/service-discovery.js'
 import { CredentialError, InvalidOptionsError, ListenError, NotStartedError, UnsupportedOperationError } from '../errors.js'
 import { HealthMonitor } from '../health/health-monitor.js'
-import { loadOrCreateKey, lockDataDir } from '../identity/key-store.js'
+import { loadOrCreateKey, lockDataDir, openSeqMark } from '../identity/key-store.js'
 import { toInstance } from '../instances/instances.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
 import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
@@ -360,6 +360,7 @@ export class Runtime implements Startable {
       recordTtl: config.recordTtl,
       reannounceInterval: config.reannounceInterval,
       reannounceJitter: config.reannounceJitter,
+      seqMark: openSeqMark(config.dataDir),
       connectedRegistries: () => run.registries.connected().map(registry => registry.peerId),
       log: this.log.newScope('announce'),
       onAnnounced: this.events.onAnnounced,

@@ -1,9 +1,12 @@
 import { setMaxListeners } from 'main-event'
 import { anySignal } from 'any-signal'
-import { NoRegistryReachableError } from '../errors.js'
+import { NoRegistryReachableError, RecordRejectedError } from '../errors.js'
+import { MemorySeqMark } from '../identity/key-store.js'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { sealRecord } from '../records/record.js'
-import { putToPeer } from '../protocol/direct-put.js'
+import { peekRecord, verifyRecord } from '../records/verify.js'
+import { getFromPeer, putToPeer } from '../protocol/direct-put.js'
+import type { SeqMark } from '../identity/key-store.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -29,6 +32,11 @@ export interface AnnouncerInit {
   recordTtl: number
   reannounceInterval: number
   reannounceJitter: number
+  /**
+   * Where the identity's seq high-water mark is kept (see `SeqMark`): the
+   * data directory, or memory. @default a memory mark
+   */
+  seqMark?: SeqMark
   /** The registries connected right now; they get the record first, directly. */
   connectedRegistries(): PeerId[]
   log: Logger
@@ -42,6 +50,13 @@ export interface AnnouncerInit {
  * announces the instance as a provider of the service's CID (in the
  * background when a registry already confirmed). Re-publishes on an interval
  * with jitter and on demand; publishes a withdrawal on request.
+ *
+ * `seq` is `max(Date.now(), mark + 1)`, the mark (the highest seq published
+ * by this identity) saved before the record is sent, so it only grows even if
+ * the clock goes back. If no registry stores the record and those that
+ * refused it hold a record of this identity with a higher seq (read back with
+ * a kad GET_VALUE: a refusal is only a stream reset), the publication fails
+ * with RecordRejectedError (`stale-seq`) instead of NoRegistryReachableError.
  */
 export class Announcer {
   private readonly init: AnnouncerInit
@@ -50,9 +65,12 @@ export class Announcer {
   private active = false
   private inFlight?: Promise<AnnounceResult>
   private readonly background = new AbortController()
+  private readonly seqMark: SeqMark
+  private markLoaded = false
 
   constructor (init: AnnouncerInit) {
     this.init = init
+    this.seqMark = init.seqMark ?? new MemorySeqMark()
     setMaxListeners(Infinity, this.background.signal)
   }
 
@@ -126,8 +144,15 @@ export class Announcer {
   private async store (withdrawn: boolean, signal: AbortSignal): Promise<AnnounceResult> {
     const { libp2p, network, name, log } = this.init
     const peerId = libp2p.peerId.toString()
+    if (!this.markLoaded) {
+      this.lastSeq = Math.max(this.lastSeq, await this.seqMark.load())
+      this.markLoaded = true
+    }
+
     const now = Date.now()
     this.lastSeq = Math.max(now, this.lastSeq + 1)
+    // durable before anyone sees the record: a crash never rolls the mark back
+    await this.seqMark.save(this.lastSeq)
     const record: ServiceRecord = {
       network,
       name,
@@ -169,11 +194,65 @@ export class Announcer {
 
     if (storedBy === 0) {
       signal.throwIfAborted()
+      const refusedBy = registries.filter((_, index) => {
+        const outcome = direct[index]
+        return outcome.status === 'rejected' && !['TimeoutError', 'AbortError'].includes((outcome.reason as Error)?.name)
+      })
+      const stale = await this.newerStored(refusedBy, key, record.seq, signal)
+
+      if (stale !== undefined) {
+        throw stale
+      }
+
       throw new NoRegistryReachableError(`No registry of network "${network}" stored the record of "${name}"; check that the registries are running and reachable`, network)
     }
 
     log('%s record of %s seq %d stored by %d DHT servers', withdrawn ? 'withdrawal' : 'service', name, record.seq, storedBy)
     return { record, storedBy }
+  }
+
+  /**
+   * Reads back what the registries that refused the record hold under its
+   * key; if one holds a validly signed record of this identity with a seq at
+   * or above `seq`, the refusal was a rollback: returns the error to throw.
+   */
+  private async newerStored (registries: PeerId[], key: Uint8Array, seq: number, signal: AbortSignal): Promise<RecordRejectedError | undefined> {
+    const { libp2p, network, name, log } = this.init
+    const peerId = libp2p.peerId.toString()
+    let newest: { seq: number, expiresAt: number, registry: PeerId } | undefined
+
+    await Promise.all(registries.map(async registry => {
+      try {
+        const stored = await getFromPeer(libp2p, registry, network, key, signal)
+        const peek = stored === undefined ? undefined : peekRecord(stored)
+
+        if (stored === undefined || peek === undefined || peek.seq < seq) {
+          return
+        }
+
+        // signed by this identity (expired or not: the registry compares with it until it prunes it)
+        await verifyRecord(stored, { network, name, peerId, now: Math.min(Date.now(), peek.expiresAt - 1) })
+
+        if (newest === undefined || peek.seq > newest.seq) {
+          newest = { seq: peek.seq, expiresAt: peek.expiresAt, registry }
+        }
+      } catch (err) {
+        log('could not read back the record of %s from %p - %e', name, registry, err)
+      }
+    }))
+
+    if (newest === undefined) {
+      return undefined
+    }
+
+    const ahead = newest.seq - seq
+    const until = new Date(Math.min(newest.seq, newest.expiresAt)).toISOString()
+    return new RecordRejectedError(
+      `Registry ${newest.registry.toString()} refused the record of "${name}" as a rollback: it holds seq ${newest.seq} of this identity, ${formatDuration(ahead)} ahead of this node's seq ${seq} ` +
+      '(seq follows the wall clock: this node\'s clock ran fast once, or another node uses the same identity). ' +
+      `Re-registering works again from ${until}; keep the data directory's "seq" file (the seq high-water mark) to avoid this, or give the node a new identity`,
+      { reason: 'stale-seq', network, seq, storedSeq: newest.seq }
+    )
   }
 
   /** Stores the record on the DHT's closest servers and (unless withdrawn) provides the service CID; resolves with how many servers stored it. */
@@ -209,4 +288,9 @@ export class Announcer {
 
     return storedBy
   }
+}
+
+/** `ms` as minutes or seconds, like `60.0 min` or `2.5 s`. */
+function formatDuration (ms: number): string {
+  return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`
 }
