@@ -3,13 +3,16 @@ import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
 import { logger } from '@libp2p/logger'
-import { issueCredential, issueRevocation, recordKey, sealRecord, verifyRecord } from '../src/index.js'
+import { dhtProtocol, issueCredential, issueRevocation, recordKey, sealRecord, verifyRecord } from '../src/index.js'
 import { NetworkTrust } from '../src/trust/network-trust.js'
 import { dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { storedRecordKey } from '../src/records/validator.js'
 import { createTestnet } from '../src/testing/index.js'
 import { putOverOneStream } from './store-helpers.js'
-import { rejectionOf } from './helpers.js'
+import { nextEvent, rejectionOf } from './helpers.js'
+import { GET_VALUE, kadMessage } from './faults/fixtures/hostile-peer.js'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { CredentialRole, Netget, NetgetInit, ServiceRecord } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -39,8 +42,8 @@ describe('closed networks', function () {
 
   const options = (given: Grant): NetgetInit => ({ privateKey: given.privateKey, credential: given.credential })
 
-  /** A record of `name` for `given`'s key, carrying `credential`, sealed as a publisher would. */
-  const sealedFor = async (registry: Netget, given: Grant, name: string, credential: Uint8Array | undefined = given.credential): Promise<{ key: Uint8Array, value: Uint8Array, peerId: string }> => {
+  /** A record of `name` for `given`'s key, carrying `credential` (none with null), sealed as a publisher would. */
+  const sealedFor = async (registry: Netget, given: Grant, name: string, credential: Uint8Array | null = given.credential): Promise<{ key: Uint8Array, value: Uint8Array, peerId: string }> => {
     const record: ServiceRecord = {
       network: registry.networkId,
       name,
@@ -50,7 +53,7 @@ describe('closed networks', function () {
       seq: Date.now(),
       expiresAt: Date.now() + 5 * MINUTE,
       withdrawn: false,
-      credential
+      credential: credential ?? undefined
     }
     return { key: recordKey(registry.networkId, name, given.peerId), value: await sealRecord(record, given.privateKey), peerId: given.peerId }
   }
@@ -101,7 +104,7 @@ describe('closed networks', function () {
   })
 
   const attacks: Array<[string, (registry: Netget) => Promise<{ key: Uint8Array, value: Uint8Array, peerId: string }>, RegExp]> = [
-    ['no credential', async registry => sealedFor(registry, await grant('publish', ['payments']), 'payments', undefined), /presented no credential/],
+    ['no credential', async registry => sealedFor(registry, await grant('publish', ['payments']), 'payments', null), /presented no credential/],
     ['a credential for another name', async registry => sealedFor(registry, await grant('publish', ['orders']), 'payments'), /does not grant the service name/],
     ['a credential for another network', async registry => sealedFor(registry, await grant('publish', ['payments'], { network: 'staging' }), 'payments'), /is for network "staging"/],
     ['a credential of another authority', async registry => sealedFor(registry, await grant('publish', ['payments'], { authorityKey: await generateKeyPair('Ed25519') }), 'payments'), /issued by authority/],
@@ -175,6 +178,37 @@ describe('closed networks', function () {
 
     const reader = testnet.createNode(options(await grant('read')))
     expect((await rejectionOf(reader.discoverServiceNode('payments'))).name).to.equal('ServiceNotFoundError')
+  })
+
+  it('a read-restricted registry answers kad requests only on connections that presented a credential', async () => {
+    const registry = await testnet.startRegistry(undefined, { readRestricted: true, ...options(await grant('registry')) })
+    const address = multiaddr(testnet.registryNodes[0])
+    const ask = async (node: Netget): Promise<string> => {
+      const stream = await node.libp2p.dialProtocol(address, dhtProtocol(registry.networkId), { signal: AbortSignal.timeout(10_000) })
+      const messages = lpStream(stream)
+      await messages.write(kadMessage({ type: GET_VALUE, key: recordKey(registry.networkId, 'payments', registry.peerId) }))
+
+      try {
+        await messages.read({ signal: AbortSignal.timeout(20_000) })
+        return 'answered'
+      } catch (err) {
+        return (err as Error).name
+      } finally {
+        stream.abort(new Error('done'))
+      }
+    }
+
+    const reader = testnet.createNode(options(await grant('read')))
+    const admitted = nextEvent(reader, 'registry:connected')
+    await reader.start()
+    await admitted
+    expect(await ask(reader)).to.equal('answered')
+
+    const stranger = testnet.createNode({ registryNodes: [] })
+    await stranger.start()
+    const refused = await ask(stranger)
+    expect(refused).to.not.equal('answered')
+    expect(refused).to.not.equal('TimeoutError')
   })
 
   it('never meets a network of the same name with another authority', async () => {

@@ -33,6 +33,6 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       // netget's RegistryConnections redials registries; libp2p's reconnect queue would mask it
       reconnectRetries: 0
     },
-    services: netgetServices({ network: init.network, dhtServer: false, datastore: init.datastore })
+    services: netgetServices({ network: init.network, dhtServer: false, datastore: init.datastore, checkPublisher: init.checkPublisher })
   })
 }

@@ -7,6 +7,7 @@ import { createLibp2p } from 'libp2p'
 import { DEFAULT_INBOUND_UPGRADE_TIMEOUT, MAX_PENDING_INBOUND, MAX_PENDING_INBOUND_PER_IP } from '../constants.js'
 import { PendingInboundLimit } from './pending-inbound.js'
 import { netgetServices } from './services.js'
+import type { NetgetServicesInit } from './services.js'
 import type { Identify } from '@libp2p/identify'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -39,6 +40,10 @@ export interface CreateNodeInit {
   providerValidity: number
   /** Decides which peers and addresses may be dialled or accepted. @default libp2p's */
   connectionGater?: ConnectionGater
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: NetgetServicesInit['checkPublisher']
+  /** Read-restricted closed networks: admits the connections whose kad requests are answered. */
+  dhtGate?: NetgetServicesInit['dhtGate']
   /**
    * How long an inbound connection may take to complete its handshake before
    * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (5,000)
@@ -90,7 +95,9 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       network: init.network,
       dhtServer: init.dhtServer,
       datastore: init.datastore,
-      providerValidity: init.providerValidity
+      providerValidity: init.providerValidity,
+      checkPublisher: init.checkPublisher,
+      dhtGate: init.dhtGate
     })
   })
 }

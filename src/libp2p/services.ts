@@ -5,6 +5,9 @@ import { PING_MAX_STREAMS } from '../constants.js'
 import { KEY_NAMESPACE } from '../records/keys.js'
 import { createRecordValidator, selectRecord } from '../records/validator.js'
 import { dhtDatastorePrefix, dhtProtocol } from '../protocol/ids.js'
+import { gateStreams } from './stream-gate.js'
+import type { StreamGate } from './stream-gate.js'
+import type { RecordExpectations } from '../records/verify.js'
 import type { Datastore } from 'interface-datastore'
 
 /** What {@link netgetServices} needs. */
@@ -15,6 +18,10 @@ export interface NetgetServicesInit {
   datastore: Datastore
   /** How long provider entries stored here stay valid, in ms. */
   providerValidity?: number
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordExpectations['checkPublisher']
+  /** Read-restricted closed networks: admits the connections whose kad requests are answered. */
+  dhtGate?: StreamGate
 }
 
 /**
@@ -28,22 +35,22 @@ export function netgetServices (init: NetgetServicesInit) {
   return {
     identify: identify(),
     ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
-    dht: kadDHT({
+    dht: gateStreams(kadDHT({
       protocol: dhtProtocol(init.network),
       datastorePrefix,
       logPrefix: `netget:dht:${init.network}`,
-      metricsPrefix: `netget_dht_${init.network.replaceAll('-', '_')}`,
+      metricsPrefix: `netget_dht_${init.network.replace(/[^A-Za-z0-9_]/g, '_')}`,
       clientMode: !init.dhtServer,
       // netget networks are often LAN or loopback: keep private addresses
       peerInfoMapper: passthroughMapper,
       initialQuerySelfInterval: 0,
       validators: {
-        [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix })
+        [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix, checkPublisher: init.checkPublisher })
       },
       selectors: {
         [KEY_NAMESPACE]: selectRecord
       },
       reprovide: init.providerValidity === undefined ? undefined : { validity: init.providerValidity }
-    })
+    }), init.dhtGate)
   }
 }

@@ -21,7 +21,7 @@ import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
-import type { NetgetLibp2p } from '../libp2p/create-node.js'
+import type { CreateNodeInit, NetgetLibp2p } from '../libp2p/create-node.js'
 import type { ServiceRecord } from '../records/record.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
@@ -121,10 +121,16 @@ export class Runtime implements Startable {
       store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
       const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index') }) : undefined
       await index?.load()
-      const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore)
+      // the DHT's gate needs the trust service, which needs libp2p: bound once both exist
+      const gate: { trustService?: TrustService } = {}
+      const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore, {
+        checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
+        dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined
+      })
       index?.attach(libp2p)
       await this.startLibp2p(libp2p)
       run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
+      gate.trustService = run.trustService
       await run.trustService?.start()
       await run.lookupServer?.start()
       run.pruner?.start()
@@ -260,7 +266,7 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore']): Promise<NetgetLibp2p> {
+  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate'>): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
@@ -274,7 +280,8 @@ export class Runtime implements Startable {
       maxConnections: config.maxConnections,
       inboundConnectionThreshold: isRegistry ? REGISTRY_INBOUND_CONNECTION_THRESHOLD : SERVICE_INBOUND_CONNECTION_THRESHOLD,
       providerValidity: Math.max(config.recordTtl, MIN_PROVIDER_VALIDITY),
-      connectionGater: config.connectionGater
+      connectionGater: config.connectionGater,
+      ...trust
     })
   }
 
@@ -362,6 +369,7 @@ export class Runtime implements Startable {
       reannounceJitter: config.reannounceJitter,
       seqMark: openSeqMark(config.dataDir),
       connectedRegistries: () => run.registries.connected().map(registry => registry.peerId),
+      credentialFor: run.trust === undefined ? undefined : name => (run.trust as NetworkTrust).credentialFor(name),
       log: this.log.newScope('announce'),
       onAnnounced: this.events.onAnnounced,
       onError: this.events.onAnnounceError

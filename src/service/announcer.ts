@@ -39,6 +39,12 @@ export interface AnnouncerInit {
   seqMark?: SeqMark
   /** The registries connected right now; they get the record first, directly. */
   connectedRegistries(): PeerId[]
+  /**
+   * Closed networks: the credential to attach to each record, checked for
+   * this name; throws CredentialError if this node may not publish it.
+   * @default none (an open network)
+   */
+  credentialFor?(name: string): { envelope: Uint8Array, expiresAt: number }
   log: Logger
   onAnnounced(result: AnnounceResult): void
   onError(err: Error): void
@@ -144,6 +150,8 @@ export class Announcer {
   private async store (withdrawn: boolean, signal: AbortSignal): Promise<AnnounceResult> {
     const { libp2p, network, name, log } = this.init
     const peerId = libp2p.peerId.toString()
+    const credential = this.init.credentialFor?.(name)
+
     if (!this.markLoaded) {
       this.lastSeq = Math.max(this.lastSeq, await this.seqMark.load())
       this.markLoaded = true
@@ -160,8 +168,10 @@ export class Announcer {
       multiaddrs: withdrawn ? [] : libp2p.getMultiaddrs().map(address => address.toString()),
       metadata: withdrawn ? { name } : this.init.metadata,
       seq: this.lastSeq,
-      expiresAt: now + this.init.recordTtl,
-      withdrawn
+      // a record never outlives the credential it carries
+      expiresAt: Math.min(now + this.init.recordTtl, credential?.expiresAt ?? Infinity),
+      withdrawn,
+      credential: credential?.envelope
     }
     const envelope = await sealRecord(record, this.init.privateKey)
     const key = recordKey(network, name, peerId)

@@ -109,6 +109,27 @@ export class NetworkTrust {
   }
 
   /**
+   * The credential this node attaches to its record of `name`, after
+   * checking that it allows publishing that name now. Throws CredentialError
+   * saying what is missing.
+   */
+  credentialFor (name: string): { envelope: Uint8Array, expiresAt: number } {
+    if (this.own === undefined) {
+      throw new CredentialError(`Network "${this.network}" is closed: publishing "${name}" needs a publish credential from its authority (${this.authority}); pass it as the "credential" option (CLI --credential)`, 'missing', this.network)
+    }
+
+    checkCredential(this.own.credential, {
+      network: this.network,
+      authority: this.authority,
+      peer: this.init.peerId,
+      roles: PUBLISH_ROLES,
+      name,
+      isRevoked: credential => this.revocations.isRevoked(credential)
+    })
+    return { envelope: this.own.envelope, expiresAt: this.own.credential.expiresAt }
+  }
+
+  /**
    * Checks that a record's publisher may publish it: its credential is this
    * network's, for the record's peer, role `publish`, grants the name, is
    * not revoked, and lasts at least as long as the record. Throws
