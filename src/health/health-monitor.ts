@@ -4,6 +4,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_CONCURRENT_HEALTH_CHECKS } from '../constants.js'
 import { AddressClaimedError } from '../errors.js'
+import { transportAddress, withPeerId } from './addresses.js'
+import { isLocalRefusal } from './local-refusal.js'
+import { Slots } from './slots.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -446,101 +449,4 @@ export class HealthMonitor<T extends Trackable> {
   }
 }
 
-/**
- * Whether a failed ping was refused by this node itself rather than by the
- * instance or the network, decided by error name (and, for libp2p's
- * `DialError`, its message, since the same name also covers a record with
- * too many addresses): libp2p's dial queue is full, the outbound stream
- * limit of ping is reached, or the node is stopping. Such a failure says
- * nothing about the instance. An `AggregateError` is local if every error in
- * it is.
- */
-export function isLocalRefusal (err: unknown): boolean {
-  const error = err as (Error & { errors?: unknown[] }) | undefined
-
-  if (error === undefined || error === null) {
-    return false
-  }
-
-  if (error.name === 'AggregateError' && Array.isArray(error.errors) && error.errors.length > 0) {
-    return error.errors.every(isLocalRefusal)
-  }
-
-  return LOCAL_REFUSALS.has(error.name) || (error.name === 'DialError' && /dial queue is full/i.test(error.message))
-}
-
-const LOCAL_REFUSALS = new Set(['TooManyOutboundProtocolStreamsError', 'NotStartedError'])
-
-/** `address` without its `/p2p/...` part, or undefined if it does not parse. */
-function transportAddress (address: string): string | undefined {
-  try {
-    return multiaddr(address).decapsulateCode(P2P_CODE).toString()
-  } catch {
-    return undefined
-  }
-}
-
-/** The multicodec of `/p2p`. */
-const P2P_CODE = 0x01a5
-
-/**
- * The address with `/p2p/<peerId>` appended if it has none, so that the dial
- * only succeeds if the instance at that address holds the record's key.
- */
-function withPeerId (address: string, peerId: string): Multiaddr {
-  const ma = multiaddr(address)
-  return ma.getComponents().some(component => component.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${peerId}`)
-}
-
-/** A counting semaphore whose waiters give up with their signal. */
-class Slots {
-  readonly size: number
-  private used = 0
-  private readonly waiting: Array<() => void> = []
-
-  constructor (size: number) {
-    this.size = size
-  }
-
-  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
-  async acquire (signal: AbortSignal & { clear?(): void }): Promise<() => void> {
-    try {
-      signal.throwIfAborted()
-
-      if (this.used >= this.size) {
-        await new Promise<void>((resolve, reject) => {
-          const ready = (): void => {
-            signal.removeEventListener('abort', aborted)
-            resolve()
-          }
-          const aborted = (): void => {
-            this.waiting.splice(this.waiting.indexOf(ready), 1)
-            reject(signal.reason)
-          }
-          this.waiting.push(ready)
-          signal.addEventListener('abort', aborted, { once: true })
-        })
-      } else {
-        this.used++
-      }
-    } finally {
-      signal.clear?.()
-    }
-
-    let released = false
-    return () => {
-      if (released) {
-        return
-      }
-
-      released = true
-      const next = this.waiting.shift()
-
-      if (next !== undefined) {
-        next() // the slot passes straight to the next waiter
-      } else {
-        this.used--
-      }
-    }
-  }
-}
+export { isLocalRefusal } from './local-refusal.js'
