@@ -1,6 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { expect } from 'chai'
 import { logger } from '@libp2p/logger'
 import { dhtProtocol, issueCredential, issueRevocation, recordKey, sealRecord, verifyRecord } from '../src/index.js'
@@ -159,6 +161,30 @@ describe('closed networks', function () {
 
     await waitUntil(async () => (await rejectionOf(client.discoverServiceNode('payments', { checkHealth: false })).catch(() => undefined))?.name === 'ServiceNotFoundError', 10_000)
     void registry
+  })
+
+  it('picks up a credential file replaced on disk, without a restart, and re-publishes with it', async () => {
+    await testnet.startRegistry(undefined, options(await grant('registry')))
+    // shorter than the testnet's 30 s record TTL: the record is cut to the credential's expiry
+    const first = await grant('publish', ['payments'], { ttl: 20_000 })
+    const firstExpiry = Date.now() + 20_000
+    const path = join(testnet.dataDir('credential'), 'payments.credential')
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, first.credential)
+    const service = testnet.createNode({ metadata: { name: 'payments' }, privateKey: first.privateKey, credential: path, trustRefreshInterval: 100 })
+    const announced = await service.registerWithNetwork()
+    expect(announced.record.expiresAt).to.be.at.most(firstExpiry)
+
+    const { envelope } = await issueCredential({ network: NETWORK, peer: first.peerId, role: 'publish', names: ['payments'], ttl: 20 * MINUTE }, authorityKey)
+    const republished = nextEvent(service, 'service:announced', event => event.detail.record.expiresAt > firstExpiry, 15_000)
+    await writeFile(`${path}.new`, envelope)
+    await rename(`${path}.new`, path)
+    const renewed = (await republished).detail.record
+
+    const client = testnet.createNode(options(await grant('read')))
+    const [instance] = await client.discoverServiceNode('payments')
+    expect(instance.seq).to.be.at.least(renewed.seq)
+    expect(instance.expiresAt).to.be.greaterThan(firstExpiry)
   })
 
   it('does not use a registry that holds no registry credential', async () => {
