@@ -211,3 +211,30 @@ export const SEQ_FILE = 'seq'
 
 /** Most addresses of one discovered record a browser peer dials (the first ones, in the record's order). */
 export const BROWSER_MAX_DIAL_ADDRESSES = 4
+
+/**
+ * Most records a registry stores that were delivered through one connection
+ * (put by the peer on it, signed by it or not). An honest publisher puts a
+ * few records (at most {@link DEFAULT_MAX_RECORDS_PER_SIGNER} of its own) and
+ * the odd kad correction of another's; one connection with thousands of
+ * throwaway keys stops here. The count is of records stored now; it is
+ * forgotten when the connection closes (the per-IP quota still holds).
+ */
+export const DEFAULT_MAX_RECORDS_PER_CONNECTION = 256
+
+/**
+ * Most records a registry stores that were delivered through connections
+ * from one remote IP address (many peers behind one NAT share it).
+ */
+export const DEFAULT_MAX_RECORDS_PER_REMOTE_ADDRESS = 5_000
+
+/**
+ * Sustained rate of record puts (kad `PUT_VALUE` of a netget key) a registry
+ * accepts through one connection, in puts per second; past the burst
+ * ({@link DEFAULT_PUT_BURST}) a put over the rate is refused before its
+ * signature is checked.
+ */
+export const DEFAULT_PUTS_PER_SECOND = 20
+
+/** Puts one connection may make at once before {@link DEFAULT_PUTS_PER_SECOND} applies (the token bucket's size). */
+export const DEFAULT_PUT_BURST = 100

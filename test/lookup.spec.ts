@@ -30,6 +30,13 @@ import type { Datastore } from 'interface-datastore'
 
 const NAME = 'api'
 
+/**
+ * These tests put up to 1,000 records over one connection, to test what lies
+ * behind the per-connection quota and put rate (test/delivery.spec.ts):
+ * ranking, paging and the relayed quotas. Registries here lift those two.
+ */
+const ONE_CONNECTION_FLOOD = { storeQuotas: { maxRecordsPerConnection: 10_000, putBurst: 10_000 } }
+
 /** A logger that keeps every line it is given (format string and arguments). */
 function capturingLogger (lines: string[]): Logger {
   const log = Object.assign((...args: unknown[]) => { lines.push(args.map(String).join(' ')) }, {
@@ -69,7 +76,7 @@ describe('registry lookups and storage', function () {
     let attacker: Netget
 
     it('answers an instance connected to the registry first, ahead of 1,000 records put before it by throwaway keys over one connection', async () => {
-      testnet = await createTestnet(0)
+      testnet = await createTestnet(0, { nodeOptions: ONE_CONNECTION_FLOOD })
       registryPeer = testnet.registries[0].libp2p.peerId
       attacker = testnet.createNode()
       await attacker.start()
@@ -96,7 +103,7 @@ describe('registry lookups and storage', function () {
     })
 
     it('keeps the connected instance first after a restart (records load in key order)', async () => {
-      testnet = await createTestnet(0, { registries: 0 })
+      testnet = await createTestnet(0, { registries: 0, nodeOptions: ONE_CONNECTION_FLOOD })
       const port = await freePort()
       const dataDir = testnet.dataDir('registry')
       const listen = [`/ip4/127.0.0.1/tcp/${port}`]
@@ -128,7 +135,7 @@ describe('registry lookups and storage', function () {
     })
 
     it('bounds an answer to 1 MiB of envelopes and pages through every record', async () => {
-      testnet = await createTestnet(0)
+      testnet = await createTestnet(0, { nodeOptions: ONE_CONNECTION_FLOOD })
       registryPeer = testnet.registries[0].libp2p.peerId
       attacker = testnet.createNode()
       await attacker.start()

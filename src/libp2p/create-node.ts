@@ -44,6 +44,8 @@ export interface CreateNodeInit {
   checkPublisher?: NetgetServicesInit['checkPublisher']
   /** Read-restricted closed networks: admits the connections whose kad requests are answered. */
   dhtGate?: NetgetServicesInit['dhtGate']
+  /** Registries: checks the connection that delivered each put record before its signature (the put rate). */
+  admitDelivery?: NetgetServicesInit['admitDelivery']
   /**
    * How long an inbound connection may take to complete its handshake before
    * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (5,000)
@@ -97,7 +99,8 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       datastore: init.datastore,
       providerValidity: init.providerValidity,
       checkPublisher: init.checkPublisher,
-      dhtGate: init.dhtGate
+      dhtGate: init.dhtGate,
+      admitDelivery: init.admitDelivery
     })
   })
 }

@@ -5,8 +5,10 @@ import { PING_MAX_STREAMS } from '../constants.js'
 import { KEY_NAMESPACE } from '../records/keys.js'
 import { createRecordValidator, selectRecord } from '../records/validator.js'
 import { dhtDatastorePrefix, dhtProtocol } from '../protocol/ids.js'
+import { withDeliveries } from './delivery-context.js'
 import { gateStreams } from './stream-gate.js'
 import type { StreamGate } from './stream-gate.js'
+import type { RecordValidatorInit } from '../records/validator.js'
 import type { RecordExpectations } from '../records/verify.js'
 import type { Datastore } from 'interface-datastore'
 
@@ -22,12 +24,21 @@ export interface NetgetServicesInit {
   checkPublisher?: RecordExpectations['checkPublisher']
   /** Read-restricted closed networks: admits the connections whose kad requests are answered. */
   dhtGate?: StreamGate
+  /**
+   * Registries: checks each record a peer puts, before its signature is
+   * verified, with the connection that delivered it (a per-connection put
+   * rate, say); throws to refuse it.
+   */
+  admitDelivery?: RecordValidatorInit['admitDelivery']
 }
 
 /**
  * The libp2p services of every netget peer, in Node and in browsers:
  * identify, ping (with room for kad-dht's and health checks' streams) and the
- * network's own kad-dht with netget's validator and selector.
+ * network's own kad-dht with netget's validator and selector. kad's inbound
+ * streams are handled inside a delivery context (`delivery-context.ts`), so
+ * the validator and the datastore's write path know which connection
+ * delivered a `PUT_VALUE`.
  */
 export function netgetServices (init: NetgetServicesInit) {
   const datastorePrefix = dhtDatastorePrefix(init.network)
@@ -35,7 +46,7 @@ export function netgetServices (init: NetgetServicesInit) {
   return {
     identify: identify(),
     ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
-    dht: gateStreams(kadDHT({
+    dht: gateStreams(withDeliveries(kadDHT({
       protocol: dhtProtocol(init.network),
       datastorePrefix,
       logPrefix: `netget:dht:${init.network}`,
@@ -45,12 +56,12 @@ export function netgetServices (init: NetgetServicesInit) {
       peerInfoMapper: passthroughMapper,
       initialQuerySelfInterval: 0,
       validators: {
-        [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix, checkPublisher: init.checkPublisher })
+        [KEY_NAMESPACE]: createRecordValidator({ network: init.network, datastore: init.datastore, datastorePrefix, checkPublisher: init.checkPublisher, admitDelivery: init.admitDelivery })
       },
       selectors: {
         [KEY_NAMESPACE]: selectRecord
       },
       reprovide: init.providerValidity === undefined ? undefined : { validity: init.providerValidity }
-    }), init.dhtGate)
+    })), init.dhtGate)
   }
 }

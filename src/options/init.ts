@@ -1,4 +1,5 @@
 import type { ServiceMetadata } from '../records/record.js'
+import type { StoreQuotas } from '../registry/store-quotas.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -152,6 +153,13 @@ export interface NetgetInit {
    */
   recordCleanupInterval?: number
   /**
+   * Registries: storage quotas and the put rate per connection, each one
+   * given replacing its default (see `StoreQuotas`). Other nodes ignore it.
+   *
+   * @default each quota's own: 256 records per connection, 20 puts/s per connection (burst 100), …
+   */
+  storeQuotas?: Partial<StoreQuotas>
+  /**
    * Most open connections.
    *
    * @default registries: `2_000`; others: `300`
@@ -204,7 +212,7 @@ export interface NetgetInit {
 }
 
 /** The options that have no default: after validation they may still be absent. */
-export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'connectionGater' | 'authority' | 'credential'
+export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'storeQuotas' | 'connectionGater' | 'authority' | 'credential'
 
 /**
  * Options after validation, with every default applied: {@link NetgetInit}

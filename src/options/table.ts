@@ -3,9 +3,11 @@ import { InvalidOptionsError } from '../errors.js'
 import { assertNetworkName } from '../protocol/names.js'
 import { parseRegistryAddress } from '../registries/registry-address.js'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { isPlainObject } from '../records/record.js'
 import { preview } from '../text.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
 import type { NetgetConfig, NetgetInit } from './init.js'
+import type { StoreQuotas } from '../registry/store-quotas.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -16,6 +18,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * of each option's TSDoc in {@link NetgetInit} must read as it prints the
  * default (test/options.spec.ts holds the three together).
  */
+
+/** The quotas `storeQuotas` takes. */
+const STORE_QUOTAS: readonly string[] = ['maxRecords', 'maxBytes', 'maxRecordsPerName', 'maxRecordsPerSigner', 'maxRecordsPerAddress', 'maxRecordsPerConnection', 'maxRecordsPerRemoteAddress', 'maxRelayedRecords', 'maxRelayedRecordsPerName', 'putsPerSecond', 'putBurst'] satisfies Array<keyof StoreQuotas>
 
 /** The name of an option. */
 export type OptionName = keyof NetgetInit
@@ -238,6 +243,27 @@ export const OPTIONS: OptionTable = {
     unit: 'ms',
     default: C.DEFAULT_RECORD_CLEANUP_INTERVAL,
     check: duration
+  },
+  storeQuotas: {
+    doc: 'A registry\'s storage quotas and put rate, each one given replacing its default: `maxRecords`, `maxBytes`, `maxRecordsPerName`, `maxRecordsPerSigner`, `maxRecordsPerAddress`, `maxRecordsPerConnection`, `maxRecordsPerRemoteAddress`, `maxRelayedRecords`, `maxRelayedRecordsPerName`, `putsPerSecond`, `putBurst`; see [docs/RELIABILITY.md](docs/RELIABILITY.md#flood).',
+    defaultDoc: `each quota's own: ${C.DEFAULT_MAX_RECORDS_PER_CONNECTION} records per connection, ${C.DEFAULT_PUTS_PER_SECOND} puts/s per connection (burst ${C.DEFAULT_PUT_BURST}), …`,
+    check: (value, option) => {
+      if (!isPlainObject(value)) {
+        throw new InvalidOptionsError('Option "storeQuotas" must be an object like { maxRecordsPerConnection: 256 }', { option })
+      }
+
+      for (const [quota, limit] of Object.entries(value)) {
+        if (!STORE_QUOTAS.includes(quota)) {
+          throw new InvalidOptionsError(`Option "storeQuotas": unknown quota ${preview(quota)}; the quotas are ${STORE_QUOTAS.join(', ')}`, { option })
+        }
+
+        if (limit !== undefined && (typeof limit !== 'number' || !(limit > 0) || (quota !== 'putsPerSecond' && !Number.isSafeInteger(limit)))) {
+          throw new InvalidOptionsError(`Option "storeQuotas": "${quota}" must be ${quota === 'putsPerSecond' ? 'a positive number' : 'a whole number of at least 1'}, got ${preview(limit)}`, { option })
+        }
+      }
+
+      return { ...value } as Partial<StoreQuotas>
+    }
   },
   maxConnections: {
     doc: `Connection limit. Registries also accept ${C.REGISTRY_INBOUND_CONNECTION_THRESHOLD} new connections per second from one IP (many peers behind one NAT).`,

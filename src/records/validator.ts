@@ -3,9 +3,11 @@ import { Key } from 'interface-datastore'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidRecordError } from '../errors.js'
+import { currentDelivery } from '../libp2p/delivery-context.js'
 import { parseRecordKey } from './keys.js'
 import { peekRecord, verifyRecord } from './verify.js'
 import type { RecordExpectations } from './verify.js'
+import type { Delivery } from '../libp2p/delivery-context.js'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
 
@@ -19,6 +21,13 @@ export interface RecordValidatorInit {
   datastorePrefix: string
   /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
   checkPublisher?: RecordExpectations['checkPublisher']
+  /**
+   * Called first, with the connection that delivered the record, when the
+   * validator runs for a record a peer put here (an inbound `PUT_VALUE`;
+   * kad-dht runs no validator on the other inbound requests). Throw to
+   * refuse it before any signature is checked: a registry's put rate.
+   */
+  admitDelivery?(delivery: Delivery, key: Uint8Array): void
 }
 
 /**
@@ -46,6 +55,12 @@ export function storedRecordKey (datastorePrefix: string, key: Uint8Array): Key 
  */
 export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
   return async (key, value, options) => {
+    const delivery = currentDelivery()
+
+    if (delivery !== undefined) {
+      init.admitDelivery?.(delivery, key)
+    }
+
     const parts = parseRecordKey(key)
 
     if (parts.network !== init.network) {

@@ -6,21 +6,28 @@ import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { MAX_LOOKUP_PAGE_BYTES, MAX_LOOKUP_RESULTS } from '../constants.js'
 import { InvalidRecordError, QuotaExceededError } from '../errors.js'
+import { currentDelivery } from '../libp2p/delivery-context.js'
 import { parseRecordKey, recordKey } from '../records/keys.js'
 import { storedRecordKey } from '../records/validator.js'
 import { ObservedDatastore } from './observed-datastore.js'
+import { PutRate } from './put-rate.js'
 import { rankRecords, decodeCursor, encodeCursor, compareRanks } from './record-rank.js'
 import { StoreUsage, storeQuotas } from './store-quotas.js'
 import type { IndexedRecord } from './indexed-record.js'
 import type { StoreQuotas } from './store-quotas.js'
-import type { Logger, PeerId } from '@libp2p/interface'
+import type { Delivery } from '../libp2p/delivery-context.js'
+import type { Connection, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import type { Datastore, Key } from 'interface-datastore'
 
 export type { IndexedRecord } from './indexed-record.js'
 
-/** The part of libp2p the index asks who is connected. */
-export type IndexPeers = Pick<Libp2p, 'peerId' | 'getConnections'>
+/**
+ * The part of libp2p the index asks who is connected; with its events, it
+ * forgets a connection's counts and put rate when the connection closes.
+ */
+export type IndexPeers = Pick<Libp2p, 'peerId' | 'getConnections'> & Partial<Pick<Libp2p, 'addEventListener' | 'removeEventListener'>>
 
 /** What a {@link RecordIndex} needs. */
 export interface RecordIndexInit {
@@ -62,7 +69,13 @@ export interface RecordPage {
  * - refuses a write whose `seq` is not higher than the stored one, under the
  *   key's lock (kad-dht validates and writes unserialised), and skips a
  *   write of the very bytes stored;
- * - refuses a write over a storage quota ({@link StoreQuotas}), logging why;
+ * - refuses a write over a storage quota ({@link StoreQuotas}), logging why,
+ *   counting each record against the connection that delivered it (and that
+ *   connection's remote IP) when the write runs in a delivery context
+ *   (`src/libp2p/delivery-context.ts`); a record delivered by a peer that
+ *   did not sign it is relayed;
+ * - limits the rate of puts per connection ({@link RecordIndex.admitDelivery},
+ *   run by the kad validator before it checks a signature);
  * - answers "the records of service X" in pages, ranked (see
  *   `record-rank.ts`), reading the envelopes from the datastore.
  *
@@ -80,7 +93,12 @@ export class RecordIndex {
   private readonly recordPrefix: string
   private readonly log: Logger
   private readonly byName = new Map<string, Map<string, IndexedRecord>>()
+  private readonly rate: PutRate
   private peers?: IndexPeers
+  private readonly onConnectionClose = (event: CustomEvent<Connection>): void => {
+    this.usage.forgetConnection(event.detail.id)
+    this.rate.forget(event.detail.id)
+  }
 
   constructor (init: RecordIndexInit) {
     this.inner = init.datastore
@@ -89,6 +107,7 @@ export class RecordIndex {
     this.recordPrefix = `${init.datastorePrefix}/record/`
     this.log = init.log
     this.usage = new StoreUsage(storeQuotas(init.quotas))
+    this.rate = new PutRate({ perSecond: this.usage.quotas.putsPerSecond, burst: this.usage.quotas.putBurst })
     this.datastore = new ObservedDatastore<IndexedRecord>(init.datastore, {
       admit: async (key, value, options) => this.admit(key, value, options),
       onPut: (key, _value, admitted) => { if (admitted !== undefined) { this.add(admitted) } },
@@ -98,7 +117,36 @@ export class RecordIndex {
 
   /** Lets the index see who is connected (ranking, and direct vs relayed puts). */
   attach (peers: IndexPeers): void {
+    this.peers?.removeEventListener?.('connection:close', this.onConnectionClose)
     this.peers = peers
+    peers.addEventListener?.('connection:close', this.onConnectionClose)
+  }
+
+  /** Stops listening to the node given to {@link attach}. */
+  detach (): void {
+    this.peers?.removeEventListener?.('connection:close', this.onConnectionClose)
+    this.peers = undefined
+  }
+
+  /**
+   * The put rate: throws QuotaExceededError (`putsPerSecond`) if the
+   * connection that delivered a record has put more than its token bucket
+   * allows (`putBurst` at once, `putsPerSecond` after). The kad validator
+   * calls it for each inbound `PUT_VALUE` of a netget key, before checking
+   * the signature, so a flood over the rate costs no verification; kad-dht
+   * then resets the stream, which the putter sees as a refusal.
+   */
+  admitDelivery (delivery: Delivery, key: Uint8Array): void {
+    if (!this.rate.take(delivery.connection.id)) {
+      const err = new QuotaExceededError(`Registry put rate putsPerSecond: connection ${delivery.connection.id} put more than ${this.usage.quotas.putBurst} records at once or ${this.usage.quotas.putsPerSecond} a second`, 'putsPerSecond')
+      this.log('refused to store %s (delivered by %p) - %s', uint8ArrayToString(key).slice(0, 80), delivery.connection.remotePeer, err.message)
+      throw err
+    }
+  }
+
+  /** How many connections the index tracks (put rates and per-connection counts): bounded by the open ones. */
+  get trackedConnections (): number {
+    return Math.max(this.usage.connections, this.rate.size)
   }
 
   /**
@@ -234,18 +282,20 @@ export class RecordIndex {
       }
     }
 
-    Object.assign(record, this.originOf(record.peerId))
+    const delivery = currentDelivery()
+    Object.assign(record, delivery === undefined ? this.originOf(record.peerId) : deliveredOrigin(record.peerId, delivery.connection))
     const refusal = this.usage.refusal(record, this.get(record.name, record.peerId))
 
     if (refusal !== undefined) {
-      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota))
+      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota), delivery)
     }
 
     return record
   }
 
-  private refuse (key: Key, err: Error): Error {
-    this.log('refused to store %s - %s', key.toString().slice(this.recordPrefix.length, this.recordPrefix.length + 80), err.message)
+  private refuse (key: Key, err: Error, delivery = currentDelivery()): Error {
+    const from = delivery === undefined ? '' : ` (delivered by ${delivery.connection.remotePeer.toString()})`
+    this.log('refused to store %s%s - %s', key.toString().slice(this.recordPrefix.length, this.recordPrefix.length + 80), from, err.message)
     return err
   }
 
@@ -273,8 +323,7 @@ export class RecordIndex {
       return { origin: 'relayed' }
     }
 
-    const host = connection.remoteAddr.getComponents().find(component => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(component.name))
-    return { origin: 'direct', address: host?.value }
+    return { origin: 'direct', address: hostOf(connection.remoteAddr) }
   }
 
   private connectedPeers (): Set<string> {
@@ -389,4 +438,19 @@ export class RecordIndex {
       return undefined
     }
   }
+}
+
+/**
+ * The origin of a record delivered on `connection`: direct when the peer on
+ * it signed the record (and then from the connection's IP address), relayed
+ * otherwise; either way counted against the connection and its IP address.
+ */
+function deliveredOrigin (signer: string, connection: Connection): Pick<IndexedRecord, 'origin' | 'address' | 'connection' | 'deliveredFrom'> {
+  const host = hostOf(connection.remoteAddr)
+  const direct = connection.remotePeer.toString() === signer
+  return { origin: direct ? 'direct' : 'relayed', address: direct ? host : undefined, connection: connection.id, deliveredFrom: host }
+}
+
+function hostOf (address: Multiaddr): string | undefined {
+  return address.getComponents().find(component => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(component.name))?.value
 }

@@ -1,19 +1,26 @@
 import {
   DEFAULT_MAX_RECORDS_PER_ADDRESS,
+  DEFAULT_MAX_RECORDS_PER_CONNECTION,
   DEFAULT_MAX_RECORDS_PER_NAME,
+  DEFAULT_MAX_RECORDS_PER_REMOTE_ADDRESS,
   DEFAULT_MAX_RECORDS_PER_SIGNER,
   DEFAULT_MAX_RELAYED_RECORDS,
   DEFAULT_MAX_RELAYED_RECORDS_PER_NAME,
   DEFAULT_MAX_STORED_BYTES,
-  DEFAULT_MAX_STORED_RECORDS
+  DEFAULT_MAX_STORED_RECORDS,
+  DEFAULT_PUT_BURST,
+  DEFAULT_PUTS_PER_SECOND
 } from '../constants.js'
 
 /**
- * How much a registry stores. A record is *direct* when its signer was
- * connected to the registry as it was stored (the publisher put it itself),
- * *relayed* when it was not (another peer put it: a replay, or a flood of
- * records signed by throwaway keys), and *loaded* when it was read from disk
- * at start. Replacing a stored record of the same key counts once.
+ * How much a registry stores, and how fast one connection may put. A record
+ * is *direct* when the peer that delivered it (the remote peer of the kad
+ * stream it came on) is its signer, *relayed* when another peer delivered it
+ * (kad replication or a GET's correction by another DHT peer, a replay, or a
+ * flood of records signed by throwaway keys), and *loaded* when it was read
+ * from disk at start. When the deliverer is not known (a write of this node's
+ * own), a record is direct if its signer is connected. Replacing a stored
+ * record of the same key counts once.
  */
 export interface StoreQuotas {
   /** Records of every service together. @default 100000 */
@@ -26,6 +33,14 @@ export interface StoreQuotas {
   maxRecordsPerSigner: number
   /** Direct records whose signer was connected from one IP address. @default 5000 */
   maxRecordsPerAddress: number
+  /** Records (direct or relayed) delivered through one connection. @default 256 */
+  maxRecordsPerConnection: number
+  /** Records (direct or relayed) delivered through connections from one remote IP address. @default 5000 */
+  maxRecordsPerRemoteAddress: number
+  /** Sustained record puts one connection may make, in puts per second (a token bucket). @default 20 */
+  putsPerSecond: number
+  /** Record puts one connection may make at once, before `putsPerSecond` applies. @default 100 */
+  putBurst: number
   /** Relayed records of every service together. @default 10000 */
   maxRelayedRecords: number
   /** Relayed records of one service name. @default 1000 */
@@ -40,6 +55,10 @@ export function storeQuotas (init: Partial<StoreQuotas> = {}): StoreQuotas {
     maxRecordsPerName: init.maxRecordsPerName ?? DEFAULT_MAX_RECORDS_PER_NAME,
     maxRecordsPerSigner: init.maxRecordsPerSigner ?? DEFAULT_MAX_RECORDS_PER_SIGNER,
     maxRecordsPerAddress: init.maxRecordsPerAddress ?? DEFAULT_MAX_RECORDS_PER_ADDRESS,
+    maxRecordsPerConnection: init.maxRecordsPerConnection ?? DEFAULT_MAX_RECORDS_PER_CONNECTION,
+    maxRecordsPerRemoteAddress: init.maxRecordsPerRemoteAddress ?? DEFAULT_MAX_RECORDS_PER_REMOTE_ADDRESS,
+    putsPerSecond: init.putsPerSecond ?? DEFAULT_PUTS_PER_SECOND,
+    putBurst: init.putBurst ?? DEFAULT_PUT_BURST,
     maxRelayedRecords: init.maxRelayedRecords ?? DEFAULT_MAX_RELAYED_RECORDS,
     maxRelayedRecordsPerName: init.maxRelayedRecordsPerName ?? DEFAULT_MAX_RELAYED_RECORDS_PER_NAME
   }
@@ -57,6 +76,10 @@ export interface CountedRecord {
   origin: RecordOrigin
   /** Direct records: the IP address the signer was connected from. */
   address?: string
+  /** The id of the connection that delivered it, when known. */
+  connection?: string
+  /** The remote IP address of the connection that delivered it, when known. */
+  deliveredFrom?: string
 }
 
 /** A quota that would be exceeded, and how to say so. */
@@ -74,6 +97,9 @@ export class StoreUsage {
   private readonly perName = new Map<string, { records: number, relayed: number }>()
   private readonly perSigner = new Map<string, number>()
   private readonly perAddress = new Map<string, number>()
+  /** Stored records by the connection that delivered them; an entry goes when its count reaches 0 or the connection closes. */
+  private readonly perConnection = new Map<string, number>()
+  private readonly perRemoteAddress = new Map<string, number>()
 
   constructor (quotas: StoreQuotas) {
     this.quotas = quotas
@@ -105,6 +131,14 @@ export class StoreUsage {
       return { quota: 'maxRecordsPerAddress', reason: `publishers connected from ${next.address} stored ${q.maxRecordsPerAddress} records, its maximum` }
     }
 
+    if (next.connection !== undefined && next.connection !== previous?.connection && (this.perConnection.get(next.connection) ?? 0) >= q.maxRecordsPerConnection) {
+      return { quota: 'maxRecordsPerConnection', reason: `connection ${next.connection} delivered ${q.maxRecordsPerConnection} stored records, its maximum` }
+    }
+
+    if (next.deliveredFrom !== undefined && next.deliveredFrom !== previous?.deliveredFrom && (this.perRemoteAddress.get(next.deliveredFrom) ?? 0) >= q.maxRecordsPerRemoteAddress) {
+      return { quota: 'maxRecordsPerRemoteAddress', reason: `connections from ${next.deliveredFrom} delivered ${q.maxRecordsPerRemoteAddress} stored records, its maximum` }
+    }
+
     if (relayedNow && this.relayed >= q.maxRelayedRecords) {
       return { quota: 'maxRelayedRecords', reason: `the registry stores ${this.relayed} records put by peers other than their signer, its maximum` }
     }
@@ -114,6 +148,19 @@ export class StoreUsage {
     }
 
     return undefined
+  }
+
+  /** How many tracked connections have records counted against them (bounded: see {@link forgetConnection}). */
+  get connections (): number {
+    return this.perConnection.size
+  }
+
+  /**
+   * Stops counting records against a closed connection: a new connection
+   * starts at 0, while the per-IP count stays as long as the records do.
+   */
+  forgetConnection (id: string): void {
+    this.perConnection.delete(id)
   }
 
   add (record: CountedRecord): void {
@@ -145,6 +192,14 @@ export class StoreUsage {
 
     if (record.address !== undefined) {
       bump(this.perAddress, record.address, delta)
+    }
+
+    if (record.connection !== undefined) {
+      bump(this.perConnection, record.connection, delta)
+    }
+
+    if (record.deliveredFrom !== undefined) {
+      bump(this.perRemoteAddress, record.deliveredFrom, delta)
     }
   }
 }

@@ -119,13 +119,14 @@ export class Runtime implements Startable {
       const trust = authority === undefined ? undefined : new NetworkTrust({ network: config.network, authority, peerId: peerIdFromPrivateKey(privateKey).toString(), credential: config.credential, log: this.log.newScope('trust') })
       await trust?.load()
       store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
-      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index') }) : undefined
+      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas }) : undefined
       await index?.load()
       // the DHT's gate needs the trust service, which needs libp2p: bound once both exist
       const gate: { trustService?: TrustService } = {}
       const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore, {
         checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
-        dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined
+        dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined,
+        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) }
       })
       index?.attach(libp2p)
       await this.startLibp2p(libp2p)
@@ -266,7 +267,7 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate'>): Promise<NetgetLibp2p> {
+  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery'>): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
@@ -386,6 +387,7 @@ export class Runtime implements Startable {
     await this.channels.detach()
     await run.lookupServer?.stop().catch(() => {})
     await run.libp2p.stop()
+    run.index?.detach()
     await run.store.close()
     await run.unlock?.()
   }

@@ -65,7 +65,8 @@ describe('Store faults', function () {
   })
 
   it('a lookup flood on 32 pipelined streams gets answers of at most 1 MiB, and honest discovery keeps working', async () => {
-    testnet = await createTestnet(0, { network: NETWORK })
+    // 1,000 puts over one connection: lift the per-connection quota and put rate (test/faults/flood.spec.ts tests those)
+    testnet = await createTestnet(0, { network: NETWORK, nodeOptions: { storeQuotas: { maxRecordsPerConnection: 10_000, putBurst: 10_000 } } })
     const registryPeer = testnet.registries[0].libp2p.peerId
     const attacker = testnet.createNode()
     await attacker.start()

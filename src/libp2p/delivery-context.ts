@@ -1,0 +1,60 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Connection, StreamHandler } from '@libp2p/interface'
+
+/** Who handed this node what it is handling now: the connection an inbound kad stream came on. */
+export interface Delivery {
+  /** The connection the inbound stream came on; `remotePeer` is the delivering peer. */
+  connection: Connection
+}
+
+const deliveries = new AsyncLocalStorage<Delivery>()
+
+/**
+ * The delivery whose handling is running now, or undefined outside an
+ * inbound stream of a service wrapped by {@link withDeliveries} (this node's
+ * own writes, timers, outbound queries).
+ *
+ * kad-dht gives neither its validator nor its datastore the remote peer of a
+ * `PUT_VALUE`; this is how they learn it. The context is Node's
+ * `AsyncLocalStorage`, entered around the protocol handler, so every
+ * continuation of that handler (kad's message loop, the validator, the
+ * datastore `put`) sees it.
+ */
+export function currentDelivery (): Delivery | undefined {
+  return deliveries.getStore()
+}
+
+/**
+ * Wraps a libp2p service factory so that each inbound stream of every
+ * protocol it handles is handled inside a delivery context (see
+ * {@link currentDelivery}). Same technique as `gateStreams`: the service gets
+ * a registrar whose `handle()` wraps the handler, and is otherwise unchanged.
+ */
+export function withDeliveries<Service, Components extends { registrar: unknown }> (factory: (components: Components) => Service): (components: Components) => Service {
+  return components => factory(new Proxy(components, {
+    get (target, property) {
+      const value = Reflect.get(target, property)
+      return property === 'registrar' ? deliveringRegistrar(value as object) : value
+    }
+  }))
+}
+
+function deliveringRegistrar (registrar: object): object {
+  return new Proxy(registrar, {
+    get (target, property) {
+      const value = Reflect.get(target, property)
+
+      if (typeof value !== 'function') {
+        return value
+      }
+
+      if (property !== 'handle') {
+        return value.bind(target)
+      }
+
+      return async (protocol: string, handler: StreamHandler, options?: unknown) => value.call(target, protocol, async (stream: Parameters<StreamHandler>[0], connection: Connection) => {
+        await deliveries.run({ connection }, async () => handler(stream, connection))
+      }, options)
+    }
+  })
+}
