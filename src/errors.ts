@@ -266,8 +266,12 @@ export class AddressClaimedError extends Error {
   name = 'AddressClaimedError'
 }
 
-/** Why a registry refused a record: `stale-seq`, it holds a newer record of this identity. */
-export type RecordRejectionReason = 'stale-seq'
+/**
+ * Why registries refused a record: `stale-seq`, one holds a newer record of
+ * this identity; `refused`, they reset the put without a reason (a quota, the
+ * put rate, or a credential they do not accept: their log names the rule).
+ */
+export type RecordRejectionReason = 'stale-seq' | 'refused'
 
 /**
  * Registries refused this node's record, and it was not for lack of a

@@ -214,6 +214,11 @@ export class Announcer {
         throw stale
       }
 
+      if (refusedBy.length > 0) {
+        // kad's PUT_VALUE has no room for a reason: the registry logs it
+        throw new RecordRejectedError(`${refusedBy.length} registr${refusedBy.length === 1 ? 'y' : 'ies'} of network "${network}" refused the record of "${name}" (a storage quota or put-rate limit, or a credential it does not accept); the registry's log (DEBUG=netget:*) names the rule`, { reason: 'refused', network, seq: record.seq, storedSeq: 0 })
+      }
+
       throw new NoRegistryReachableError(`No registry of network "${network}" stored the record of "${name}"; check that the registries are running and reachable`, network)
     }
 
