@@ -79,6 +79,25 @@ describe('registration and discovery', () => {
     expect(found[0].health.status).to.equal('healthy')
   })
 
+  it('lets lookups that give up leave the shared lookup stream to the others', async () => {
+    await testnet.createNode({ metadata: { name: 'api' } }).registerWithNetwork()
+    const client = testnet.createNode()
+    await client.discoverServiceNode('api', { checkHealth: false })
+    const lookups = Array.from({ length: 200 }, async (_, index) => {
+      const giveUp = index % 2 === 0
+      const signal = giveUp ? AbortSignal.timeout(1 + index % 20) : undefined
+
+      try {
+        await client.discoverServiceNode('api', { checkHealth: false, signal })
+        return 'found'
+      } catch (err) {
+        return giveUp ? 'gave up' : (err as Error).message
+      }
+    })
+    const outcomes = await Promise.all(lookups)
+    expect(outcomes.filter((outcome, index) => index % 2 === 1 && outcome !== 'found')).to.deep.equal([])
+  })
+
   it('rejects with ServiceNotFoundError for an unknown service', async () => {
     const err = await rejectionOf(testnet.createNode().discoverServiceNode('nothing-here'))
     expect(err).to.have.property('name', 'ServiceNotFoundError')

@@ -1,5 +1,8 @@
+import { setMaxListeners } from 'main-event'
+import { anySignal } from 'any-signal'
+import { raceSignal } from 'race-signal'
 import { lpStream } from '@libp2p/utils'
-import { DEFAULT_LOOKUP_CLIENT_LIMIT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS, MAX_RECORD_BYTES } from '../constants.js'
+import { DEFAULT_LOOKUP_CLIENT_LIMIT, DEFAULT_REQUEST_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS, MAX_RECORD_BYTES } from '../constants.js'
 import { decodeLookupHeader, encodeLookupRequest } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import { verifyRecord } from '../records/verify.js'
@@ -36,6 +39,8 @@ interface Pending {
   onRecord(record: VerifiedRecord): void
   resolve(header: LookupHeader): void
   reject(err: Error): void
+  /** Its caller gave up: the answer is still read, to keep the stream in step, and dropped. */
+  abandoned: boolean
 }
 
 /**
@@ -51,7 +56,7 @@ class LookupSession {
   /** Sent, waiting for their answers, in order. */
   private readonly queue: Pending[] = []
   /** Not sent yet: more than MAX_PIPELINED_LOOKUPS were in flight. */
-  private readonly waiting: Array<() => void> = []
+  private readonly waiting: Array<{ wake(): void, cancelled: boolean }> = []
   private reading = false
   private readonly onClose: () => void
   closed = false
@@ -68,37 +73,91 @@ class LookupSession {
     this.onClose = onClose
   }
 
-  /** Sends one request and reads its answer (one page); resolves with the answer's header. */
-  async request (request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<LookupHeader> {
-    signal.throwIfAborted()
-    const onAbort = (): void => { this.fail(signal.reason) }
+  /**
+   * Sends one request and reads its answer (one page); resolves with the
+   * answer's header. A caller that gives up (its signal aborts) leaves the
+   * stream to the others: a request not sent yet is dropped, one sent has its
+   * answer read and discarded. Only when nobody is waiting any more is the
+   * stream reset (a registry that stopped answering).
+   */
+  async request (request: LookupRequest, outer: AbortSignal, onRecord: (record: VerifiedRecord) => void, timeout: number): Promise<LookupHeader> {
+    outer.throwIfAborted()
+    let signal = outer
+    const { messages } = await raceSignal(this.opened, outer)
+
+    // wait for a turn; the check and the push below run in one go
+    while (this.queue.length >= MAX_PIPELINED_LOOKUPS && !this.closed) {
+      await this.turn(outer)
+    }
+
+    // the registry's time starts now: waiting for a turn on this node's own stream is not its fault
+    const timed = anySignal([outer, AbortSignal.timeout(timeout)])
+    setMaxListeners(Infinity, timed)
+    signal = timed
+
+    if (this.closed) {
+      throw new SessionError(`Lookup stream to ${this.registry.toString()} closed`)
+    }
+
+    let pending: Pending | undefined
+    const done = new Promise<LookupHeader>((resolve, reject) => {
+      pending = { request, onRecord, resolve, reject, abandoned: false }
+      this.queue.push(pending)
+    })
+    done.catch(() => {}) // may reject before it is awaited below
+    const entry = pending as Pending
+    const onAbort = (): void => { this.abandon(entry, signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
 
     try {
-      const { messages } = await this.opened
-
-      // wait for a turn; the check and the push below run in one go
-      while (this.queue.length >= MAX_PIPELINED_LOOKUPS && !this.closed) {
-        await new Promise<void>(resolve => { this.waiting.push(resolve) })
-        signal.throwIfAborted()
-      }
-
-      if (this.closed) {
-        throw new SessionError(`Lookup stream to ${this.registry.toString()} closed`)
-      }
-
-      const done = new Promise<LookupHeader>((resolve, reject) => {
-        this.queue.push({ request, onRecord, resolve, reject })
-      })
-      done.catch(() => {}) // may reject before it is awaited below
       await messages.write(encodeLookupRequest(request), { signal })
       this.readAnswers(messages)
       return await done
     } catch (err) {
-      this.fail(err as Error)
+      if (!entry.abandoned) {
+        // a write that failed or was cut short leaves the stream out of step
+        this.fail(err as Error)
+      }
+
       throw signal.aborted ? signal.reason : err
     } finally {
       signal.removeEventListener('abort', onAbort)
+      timed.clear()
+    }
+  }
+
+  /** Resolves when a slot frees (or the session closes); rejects if `signal` aborts first. */
+  private async turn (signal: AbortSignal): Promise<void> {
+    const waiter = { wake: () => {}, cancelled: false }
+    const woken = new Promise<void>(resolve => { waiter.wake = resolve })
+    this.waiting.push(waiter)
+
+    try {
+      await raceSignal(woken, signal)
+    } catch (err) {
+      waiter.cancelled = true
+      throw err
+    }
+  }
+
+  /** Lets the next waiter that has not given up take the freed slot. */
+  private wakeNext (): void {
+    while (this.waiting.length > 0) {
+      const waiter = this.waiting.shift() as { wake(): void, cancelled: boolean }
+
+      if (!waiter.cancelled) {
+        waiter.wake()
+        return
+      }
+    }
+  }
+
+  private abandon (pending: Pending, reason: Error): void {
+    pending.abandoned = true
+    pending.reject(reason)
+
+    if (this.queue.every(queued => queued.abandoned)) {
+      this.fail(new SessionError(`Lookup stream to ${this.registry.toString()} stalled: every lookup on it gave up`))
     }
   }
 
@@ -114,8 +173,8 @@ class LookupSession {
       pending.reject(err instanceof SessionError ? err : new SessionError(`Lookup stream to ${this.registry.toString()} broke: ${err?.message}`, { cause: err }))
     }
 
-    for (const wake of this.waiting.splice(0)) {
-      wake()
+    for (const waiter of this.waiting.splice(0)) {
+      waiter.wake()
     }
   }
 
@@ -134,6 +193,10 @@ class LookupSession {
           for (let i = 0; i < header.count; i++) {
             const envelope = (await messages.read()).subarray()
 
+            if (pending.abandoned) {
+              continue
+            }
+
             try {
               pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.request.name, checkPublisher: this.init.checkPublisher }))
             } catch (err) {
@@ -142,7 +205,7 @@ class LookupSession {
           }
 
           this.queue.shift()
-          this.waiting.shift()?.()
+          this.wakeNext()
           pending.resolve(header)
         }
       } catch (err) {
@@ -177,7 +240,7 @@ export class LookupClient {
    * records came (valid or not). A page whose stream broke is asked again
    * once on a fresh stream.
    */
-  async lookup (registry: PeerId, name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<number> {
+  async lookup (registry: PeerId, name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void, requestTimeout = DEFAULT_REQUEST_TIMEOUT): Promise<number> {
     let received = 0
     let cursor: string | undefined
 
@@ -185,7 +248,7 @@ export class LookupClient {
       const limit = Math.min(MAX_LOOKUP_RESULTS, this.maxRecords - received)
       // a request without cursor and with the default limit is the version 1 request
       const request: LookupRequest = { name, ...(cursor === undefined ? {} : { cursor }), ...(limit === MAX_LOOKUP_RESULTS ? {} : { limit }) }
-      const header = await this.page(registry, request, signal, onRecord)
+      const header = await this.page(registry, request, signal, onRecord, requestTimeout)
       received += header.count
       cursor = header.count > 0 ? header.next : undefined
     } while (cursor !== undefined && received < this.maxRecords)
@@ -206,10 +269,10 @@ export class LookupClient {
     this.sessions.clear()
   }
 
-  private async page (registry: PeerId, request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void): Promise<LookupHeader> {
+  private async page (registry: PeerId, request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void, timeout: number): Promise<LookupHeader> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.session(registry).request(request, signal, onRecord)
+        return await this.session(registry).request(request, signal, onRecord, timeout)
       } catch (err) {
         if (attempt > 0 || signal.aborted || (err as Error).name !== SessionError.name) {
           throw err

@@ -1,5 +1,3 @@
-import { anySignal } from 'any-signal'
-import { setMaxListeners } from 'main-event'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { verifyRecord } from '../records/verify.js'
 import type { RecordExpectations } from '../records/verify.js'
@@ -76,14 +74,8 @@ export class RecordFinder {
 
     const registries = this.init.registries.connected()
     const answers = await Promise.allSettled(registries.map(async registry => {
-      const signal = anySignal([options.signal, AbortSignal.timeout(this.init.requestTimeout)])
-      setMaxListeners(Infinity, signal)
-
-      try {
-        await this.lookups.lookup(registry.peerId, name, signal, accept)
-      } finally {
-        signal.clear()
-      }
+      // each request's own timeout starts when it is sent (see LookupClient)
+      await this.lookups.lookup(registry.peerId, name, options.signal, accept, this.init.requestTimeout)
     }))
     const registriesAnswered = answers.filter(answer => answer.status === 'fulfilled').length
     answers.forEach((answer, index) => {
