@@ -57,6 +57,59 @@ function expectOneLineFailure (result: Result, code: number, pattern: RegExp): v
   expect(result.stdout).to.equal('')
 }
 
+/** A long-running command (`--bootstrap`, `register`) run in this process until {@link LongRun.stop}. */
+interface LongRun {
+  /** Resolves with the first JSON line whose `event` is `name`; rejects if the command ends first. */
+  event(name: string): Promise<Record<string, any>>
+  /** Aborts the command's signal and resolves with its exit code. */
+  stop(): Promise<number>
+}
+
+function runLong (argv: string[], env: Record<string, string | undefined> = {}): LongRun {
+  const controller = new AbortController()
+  const events: Array<Record<string, any>> = []
+  const waiters = new Set<() => void>()
+  let stderr = ''
+  let buffered = ''
+  const exited = main([...argv, '--json'], {
+    stdout: {
+      write: chunk => {
+        buffered += chunk
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        events.push(...lines.filter(line => line !== '').map(line => JSON.parse(line)))
+        waiters.forEach(waiter => { waiter() })
+      }
+    },
+    stderr: { write: chunk => { stderr += chunk } },
+    env,
+    signal: controller.signal
+  })
+  let done = false
+  void exited.finally(() => { done = true; waiters.forEach(waiter => { waiter() }) })
+
+  return {
+    async event (name) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = events.find(event => event.event === name)
+
+          if (found !== undefined || done) {
+            waiters.delete(check)
+            found !== undefined ? resolve(found) : reject(new Error(`${argv.join(' ')} ended before "${name}": ${stderr}${JSON.stringify(events)}`))
+          }
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+    async stop () {
+      controller.abort()
+      return exited
+    }
+  }
+}
+
 async function modeOf (path: string): Promise<number> {
   return (await stat(path)).mode & 0o777
 }
@@ -254,6 +307,51 @@ describe('netget-peer network (closed networks CLI)', function () {
         expect(existsSync(refused)).to.equal(false)
       })
     })
+  })
+
+  it('runs the README walkthrough: a registry and a service joined with --authority/--credential, discovered with a read credential only', async () => {
+    const loopback = ['--listen', '/ip4/127.0.0.1/tcp/0']
+    const grantFor = async (dataDir: string, role: string, ...flags: string[]): Promise<string> => {
+      const id = JSON.parse((await run(['id', '--data-dir', dataDir, '--json'])).stdout).peerId
+      const file = join(dir, `${role}-${id}.cred`)
+      const result = await run(['network', 'grant', '--authority-key', keyFile, '--network', NETWORK, '--peer', id, '--role', role, ...flags, '--out', file])
+      expect(result.code, result.stderr).to.equal(0)
+      return file
+    }
+    const registryDir = join(dir, 'walk-registry')
+    const registryCredential = await grantFor(registryDir, 'registry')
+    const registry = runLong(['--bootstrap', '--network', NETWORK, '--data-dir', registryDir, ...loopback, '--authority', authority, '--credential', registryCredential, '--read-restricted'])
+    const started = await registry.event('started')
+    expect(started).to.include({ authority, readRestricted: true })
+    expect(started.bootstrapEntry.authority).to.equal(authority)
+    const address: string = started.bootstrapEntry.registryNodes[0]
+    const joined = ['--network', NETWORK, '--registry', address, '--authority', authority]
+    let service: LongRun | undefined
+
+    try {
+      const serviceDir = join(dir, 'walk-service')
+      const serviceCredential = await grantFor(serviceDir, 'publish', '--names', 'walk-*')
+      service = runLong(['register', '--name', 'walk-api', '--meta', 'url=http://127.0.0.1:8080', ...joined, '--credential', serviceCredential, '--data-dir', serviceDir, ...loopback])
+      const registered = await service.event('registered')
+      expect(registered.storedBy).to.equal(1)
+
+      const readerDir = join(dir, 'walk-reader')
+      const readerCredential = await grantFor(readerDir, 'read')
+      const found = await run(['discover', 'walk-api', ...joined, '--credential', readerCredential, '--data-dir', readerDir, '--json'])
+      expect(found.code, found.stderr).to.equal(0)
+      const { instances } = JSON.parse(found.stdout)
+      expect(instances.map((instance: { peerId: string }) => instance.peerId)).to.deep.equal([registered.peerId])
+      expect(instances[0].metadata).to.deep.equal({ name: 'walk-api', url: 'http://127.0.0.1:8080' })
+
+      const ping = await run(['ping', registered.peerId, ...joined, '--credential', readerCredential, '--data-dir', readerDir, '--json'])
+      expect(ping.code, ping.stderr).to.equal(0)
+
+      // the registry restricts reads: without a credential the lookup is refused
+      expectOneLineFailure(await run(['discover', 'walk-api', ...joined]), 7, /refused this node's credential: .*presented no credential/)
+    } finally {
+      expect(await service?.stop()).to.equal(0)
+      expect(await registry.stop()).to.equal(0)
+    }
   })
 
   describe('bad input: one line on stderr and the exit code', () => {
