@@ -49,7 +49,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity and records persist (default: .netget/<network>/registry)' },
       registry: { ...REGISTRY, description: 'another registry of the network to peer with; repeatable (default: bootstrap.json)' },
       'bootstrap-file': BOOTSTRAP_FILE,
-      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (all interfaces): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
+      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (127.0.0.1 only): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
       authority: AUTHORITY,
       credential: { ...CREDENTIAL, description: 'the registry\'s credential (role registry) on a closed network, written by `network grant`' },
       'read-restricted': { type: 'boolean', description: 'closed network: refuse lookups and DHT requests from peers without a valid credential' },

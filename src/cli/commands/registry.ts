@@ -47,10 +47,12 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const addresses = node.multiaddrs
   const shareable = bootstrapCandidates(addresses)
   const registries = node.registryNodes().length
-  const closed = trust.authority === undefined ? '' : `, closed: authority ${trust.authority}${trust.readRestricted === true ? ', reads restricted to credential holders' : ''}`
-  const bootstrapEntry = trust.authority === undefined ? { registryNodes: shareable } : { authority: trust.authority, registryNodes: shareable }
+  // a closed network's id is <name>@<authority>; the authority may have come from bootstrap.json
+  const authority = node.networkId.includes('@') ? node.networkId.slice(node.networkId.indexOf('@') + 1) : undefined
+  const closed = authority === undefined ? '' : `, closed: authority ${authority}${trust.readRestricted === true ? ', reads restricted to credential holders' : ''}`
+  const bootstrapEntry = authority === undefined ? { registryNodes: shareable } : { authority, registryNodes: shareable }
   out.progress(`Started a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''}${closed})`)
-  out.event('started', { peerId, network, authority: trust.authority, readRestricted: trust.readRestricted === true, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry, http: http?.url }, [
+  out.event('started', { peerId, network, authority, readRestricted: trust.readRestricted === true, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry, http: http?.url }, [
     `peer ID: ${peerId}`,
     'listening on:',
     ...addresses.map(address => `  ${address}`),
