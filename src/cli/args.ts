@@ -5,35 +5,12 @@
  * gets an exact one-line message (tested in test/cli.spec.ts).
  */
 import { parseArgs } from 'node:util'
-import { defaults } from '../index.js'
 import { CommandError, EXIT, quote } from './exit-codes.js'
+import { NETWORK_COMMANDS, NETWORK_WORDS } from './network-specs.js'
+import { ANNOUNCE, AUTHORITY, BOOTSTRAP_FILE, CREDENTIAL, HELP, JSON_FLAG, LISTEN, NETWORK, REGISTRY, TIMEOUT } from './spec.js'
+import type { CommandName, CommandSpec, FlagSpec, NetworkCommandName } from './spec.js'
 
-/** A flag a command accepts. */
-export interface FlagSpec {
-  type: 'string' | 'boolean'
-  /** May be given several times (values are collected in order). */
-  multiple?: boolean
-  /** Placeholder of the value in help, like `NAME`. */
-  value?: string
-  /** One line for `--help`. */
-  description: string
-}
-
-/** A command: its name, arguments, flags and help. */
-export interface CommandSpec {
-  name: CommandName
-  /** The usage line, without the program name. */
-  usage: string
-  /** One line saying what it does. */
-  summary: string
-  /** Names of its positional arguments, all required. */
-  positionals: string[]
-  flags: Record<string, FlagSpec>
-  /** Lines shown under "Examples" in `--help`. */
-  examples: string[]
-}
-
-export type CommandName = 'registry' | 'register' | 'discover' | 'ping' | 'id'
+export type { CommandName, CommandSpec, FlagSpec } from './spec.js'
 
 /** A parsed command line. */
 export interface ParsedCommand {
@@ -43,26 +20,25 @@ export interface ParsedCommand {
   flags: Record<string, string | string[] | boolean | undefined>
 }
 
+/** What `--help` can be about: a command, or the `network` commands together. */
+export type HelpTopic = CommandName | 'network'
+
 /** What argv asked for: a command to run, or help/version to print. */
 export type Invocation =
   | { kind: 'run', parsed: ParsedCommand }
-  | { kind: 'help', command?: CommandName }
+  | { kind: 'help', command?: HelpTopic }
   | { kind: 'version' }
 
-const NETWORK: FlagSpec = { type: 'string', value: 'NAME', description: `network to join (default: ${defaults.DEFAULT_NETWORK})` }
-const REGISTRY: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'registry address ending in /p2p/<peer id>; repeatable (default: the network\'s list in bootstrap.json)' }
-const BOOTSTRAP_FILE: FlagSpec = { type: 'string', value: 'PATH', description: 'bootstrap file to read (default: $NETGET_BOOTSTRAP, ./bootstrap.json, or the packaged one)' }
-const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'machine-readable output (one JSON object, or JSON lines for long-running commands)' }
-const HELP: FlagSpec = { type: 'boolean', description: 'show this help' }
-const LISTEN: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'address to listen on; repeatable' }
-const ANNOUNCE: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'address to publish instead of the listen addresses (NAT, proxy); repeatable' }
-const TIMEOUT: FlagSpec = { type: 'string', value: 'MS', description: `give up after this many milliseconds (default: ${defaults.DEFAULT_OPERATION_TIMEOUT})` }
+/** --credential of discover and ping, which need --data-dir with it. */
+const CREDENTIAL_CLIENT: FlagSpec = { ...CREDENTIAL, description: 'this peer\'s credential (any role) on a closed network, written by `network grant`; needs --data-dir' }
+/** --data-dir of discover and ping. */
+const CLIENT_DATA_DIR: FlagSpec = { type: 'string', value: 'DIR', description: 'use the identity (peer.key) kept in DIR, the one --credential was granted for (default: a new identity each run)' }
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   registry: {
     name: 'registry',
-    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT]',
+    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT] [--authority PEERID --credential FILE [--read-restricted]]',
     summary: 'run a registry node until SIGINT/SIGTERM; prints the addresses to put in bootstrap.json',
     positionals: [],
     flags: {
@@ -73,19 +49,23 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity and records persist (default: .netget/<network>/registry)' },
       registry: { ...REGISTRY, description: 'another registry of the network to peer with; repeatable (default: bootstrap.json)' },
       'bootstrap-file': BOOTSTRAP_FILE,
-      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (all interfaces): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
+      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (127.0.0.1 only): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
+      authority: AUTHORITY,
+      credential: { ...CREDENTIAL, description: 'the registry\'s credential (role registry) on a closed network, written by `network grant`' },
+      'read-restricted': { type: 'boolean', description: 'closed network: refuse lookups and DHT requests from peers without a valid credential' },
       json: JSON_FLAG,
       help: HELP
     },
     examples: [
       'netget-peer --bootstrap',
       'netget-peer --bootstrap --http 8080',
-      'netget-peer --bootstrap --network staging --listen /ip4/0.0.0.0/tcp/4001 --announce /dns4/registry.example.com/tcp/4001'
+      'netget-peer --bootstrap --network staging --listen /ip4/0.0.0.0/tcp/4001 --announce /dns4/registry.example.com/tcp/4001',
+      'netget-peer --bootstrap --network production --authority 12D3KooW... --credential registry.cred --read-restricted'
     ]
   },
   register: {
     name: 'register',
-    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...]',
+    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...] [--authority PEERID --credential FILE]',
     summary: 'keep a service instance announced until SIGINT/SIGTERM, then withdraw it',
     positionals: [],
     flags: {
@@ -97,6 +77,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       announce: ANNOUNCE,
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity persists (default: .netget/<network>/<name>)' },
       'bootstrap-file': BOOTSTRAP_FILE,
+      authority: AUTHORITY,
+      credential: { ...CREDENTIAL, description: 'the service\'s credential (role publish, granting NAME) on a closed network, written by `network grant` (a replaced file is picked up)' },
       json: JSON_FLAG,
       help: HELP
     },
@@ -106,7 +88,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   discover: {
     name: 'discover',
-    usage: 'discover NAME [--filter KEY=VALUE ...] [--all] [--json]',
+    usage: 'discover NAME [--filter KEY=VALUE ...] [--all] [--json] [--authority PEERID [--credential FILE --data-dir DIR]]',
     summary: 'print the live instances of a service (exit 5 when there is none)',
     positionals: ['NAME'],
     flags: {
@@ -116,17 +98,21 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       registry: REGISTRY,
       timeout: TIMEOUT,
       'bootstrap-file': BOOTSTRAP_FILE,
+      authority: AUTHORITY,
+      credential: CREDENTIAL_CLIENT,
+      'data-dir': CLIENT_DATA_DIR,
       json: JSON_FLAG,
       help: HELP
     },
     examples: [
       'netget-peer discover orders-api',
-      'netget-peer discover orders-api --filter version=1.4.0 --json'
+      'netget-peer discover orders-api --filter version=1.4.0 --json',
+      'netget-peer discover orders-api --network production --authority 12D3KooW... --credential reader.cred --data-dir .netget/reader'
     ]
   },
   ping: {
     name: 'ping',
-    usage: 'ping PEERID|MULTIADDR [--count N]',
+    usage: 'ping PEERID|MULTIADDR [--count N] [--authority PEERID [--credential FILE --data-dir DIR]]',
     summary: 'measure the round-trip time to a peer',
     positionals: ['PEERID|MULTIADDR'],
     flags: {
@@ -135,6 +121,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       registry: { ...REGISTRY, description: 'registry to find a peer ID through; repeatable (default: bootstrap.json; not needed for a multiaddr)' },
       timeout: TIMEOUT,
       'bootstrap-file': BOOTSTRAP_FILE,
+      authority: AUTHORITY,
+      credential: CREDENTIAL_CLIENT,
+      'data-dir': CLIENT_DATA_DIR,
       json: JSON_FLAG,
       help: HELP
     },
@@ -159,10 +148,14 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'netget-peer id',
       'netget-peer id --data-dir /var/lib/netget'
     ]
-  }
+  },
+  ...NETWORK_COMMANDS
 }
 
-const COMMAND_WORDS = new Set<string>(['register', 'discover', 'ping', 'id'])
+const COMMAND_WORDS = new Set<string>(['register', 'discover', 'ping', 'id', 'network'])
+
+/** The commands, as messages list them. */
+const COMMAND_LIST = 'register, discover, ping, id, network, or --bootstrap to run a registry'
 
 /**
  * Works out what argv (without `node` and the script) asks for. Throws
@@ -172,7 +165,7 @@ export function parseInvocation (argv: string[]): Invocation {
   const first = argv[0]
 
   if (first === undefined) {
-    throw usage('Missing command: give register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help')
+    throw usage(`Missing command: give ${COMMAND_LIST}; see netget-peer --help`)
   }
 
   if (first === 'help') {
@@ -190,6 +183,10 @@ export function parseInvocation (argv: string[]): Invocation {
       throw unknownCommand(topic)
     }
 
+    if (topic === 'network') {
+      return { kind: 'help', command: argv[2] === undefined ? 'network' : networkCommand(argv[2]) }
+    }
+
     return { kind: 'help', command: topic as CommandName }
   }
 
@@ -200,7 +197,20 @@ export function parseInvocation (argv: string[]): Invocation {
   let command: CommandName
   let rest: string[]
 
-  if (COMMAND_WORDS.has(first)) {
+  if (first === 'network') {
+    const word = argv[1]
+
+    if (word === undefined) {
+      throw usage('Command "network" needs a subcommand: create, grant, show or revoke; see netget-peer network --help')
+    }
+
+    if (word === '--help' || word === '-h') {
+      return { kind: 'help', command: 'network' }
+    }
+
+    command = networkCommand(word)
+    rest = argv.slice(2)
+  } else if (COMMAND_WORDS.has(first)) {
     command = first as CommandName
     rest = argv.slice(1)
   } else if (argv.includes('--bootstrap')) {
@@ -209,7 +219,7 @@ export function parseInvocation (argv: string[]): Invocation {
   } else if (first === '--help' || first === '-h') {
     return { kind: 'help' }
   } else if (first.startsWith('-')) {
-    throw usage(`Missing command before ${first}: give register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
+    throw usage(`Missing command before ${first}: give ${COMMAND_LIST}; see netget-peer --help`)
   } else {
     throw unknownCommand(first)
   }
@@ -307,15 +317,39 @@ function capitalise (text: string): string {
 }
 
 function unknownCommand (word: string): CommandError {
-  return usage(`Unknown command ${quote(word)}: use register, discover, ping, id, or --bootstrap to run a registry; see netget-peer --help`)
+  return usage(`Unknown command ${quote(word)}: use ${COMMAND_LIST}; see netget-peer --help`)
+}
+
+/** The `network` command of the word after `network`. */
+function networkCommand (word: string): NetworkCommandName {
+  if (!(NETWORK_WORDS as readonly string[]).includes(word)) {
+    throw usage(`Unknown network command ${quote(word)}: use create, grant, show or revoke; see netget-peer network --help`)
+  }
+
+  return `network ${word}` as NetworkCommandName
 }
 
 function usage (message: string): CommandError {
   return new CommandError(message, EXIT.USAGE)
 }
 
-/** Help text of one command, or of the whole program. */
-export function helpText (command?: CommandName): string {
+/** Help text of one command, of the `network` commands, or of the whole program. */
+export function helpText (command?: HelpTopic): string {
+  if (command === 'network') {
+    const lines = ['netget-peer network: closed networks, whose members hold credentials signed by the network\'s authority key', '', 'Usage:']
+
+    for (const spec of Object.values(NETWORK_COMMANDS)) {
+      lines.push(`  netget-peer ${spec.usage}`, `      ${spec.summary}`)
+    }
+
+    lines.push(
+      '',
+      'Run `netget-peer network <command> --help` for a command\'s flags. Nodes join a closed network with',
+      '--authority PEERID (or networks.NAME.authority in bootstrap.json) and --credential FILE.'
+    )
+    return lines.join('\n')
+  }
+
   if (command === undefined) {
     const lines = [
       'netget-peer: run and use a netget peer-to-peer service registry',
@@ -334,7 +368,7 @@ export function helpText (command?: CommandName): string {
       'Registries come from --registry, else from bootstrap.json (--bootstrap-file, $NETGET_BOOTSTRAP,',
       './bootstrap.json, or the packaged file). Debug logs: DEBUG=netget:*',
       'Exit codes: 0 ok, 1 unexpected, 2 bad command line, 3 bad bootstrap file, 4 unreachable,',
-      '5 not found, 6 local resource (port in use, data dir locked), 130 interrupted.'
+      '5 not found, 6 local resource (port in use, data dir locked), 7 credential refused, 130 interrupted.'
     )
     return lines.join('\n')
   }

@@ -49,6 +49,49 @@ export function describeSource (source: RegistrySource): string {
   return source.registryNodes !== undefined ? '--registry' : resolveBootstrapPath(source.bootstrapFile)
 }
 
+/** The `new Netget()` options of --authority, --credential and --read-restricted. */
+export interface TrustOptions {
+  authority?: string
+  credential?: string
+  readRestricted?: boolean
+}
+
+/**
+ * The closed-network options of a command that joins a network. Checks
+ * that `discover` and `ping` with --credential have --data-dir. A
+ * credential (or --read-restricted) is useless without the network's
+ * authority: when --authority is not given it is taken from the bootstrap
+ * file (even with --registry, where the node itself reads no file), and a
+ * network without one there is a usage error rather than a node that
+ * silently joins the open network of that name.
+ */
+export async function trustOptions (parsed: ParsedCommand, source: RegistrySource): Promise<TrustOptions> {
+  const authority = stringFlag(parsed, 'authority')
+  const credential = stringFlag(parsed, 'credential')
+  const readRestricted = booleanFlag(parsed, 'read-restricted') ? true : undefined
+  const network = stringFlag(parsed, 'network') ?? defaults.DEFAULT_NETWORK
+
+  // discover and ping use a new identity per run unless given --data-dir, and a credential names one peer
+  if (credential !== undefined && stringFlag(parsed, 'data-dir') === undefined && (parsed.command === 'discover' || parsed.command === 'ping')) {
+    throw new CommandError(`--credential needs the identity it was granted for: pass --data-dir DIR, the directory whose peer.key it names (\`netget-peer id --data-dir DIR\` creates one and prints its peer ID, to grant a credential for)`, EXIT.USAGE)
+  }
+
+  // a malformed network name is left to new Netget(), whose message names --network
+  if (authority !== undefined || (credential === undefined && readRestricted === undefined) || !defaults.NETWORK_NAME_PATTERN.test(network)) {
+    return { authority, credential, readRestricted }
+  }
+
+  const path = resolveBootstrapPath(source.bootstrapFile)
+  const listed = (await loadBootstrapList(path)).authorities[network]
+
+  if (listed === undefined) {
+    const flag = credential !== undefined ? '--credential' : '--read-restricted'
+    throw new CommandError(`${flag} is for a closed network, but ${path} names no authority for network "${network}": pass --authority PEERID (printed by \`netget-peer network create\`), or add networks.${network}.authority there`, EXIT.USAGE)
+  }
+
+  return { authority: listed, credential, readRestricted }
+}
+
 /**
  * Why a started client node has no registry, when they come from the
  * bootstrap file: the network is missing there (exit 2), or lists none (exit

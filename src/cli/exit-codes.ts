@@ -22,6 +22,12 @@ export const EXIT = {
   NOT_FOUND: 5,
   /** A local resource is unavailable: port in use, data dir locked or unwritable, corrupt key. */
   LOCAL: 6,
+  /**
+   * Refused on a closed network: this node's credential is missing, not a
+   * credential, expired, revoked, or does not grant what is asked; or a
+   * registry holds no registry credential.
+   */
+  CREDENTIAL: 7,
   /** Interrupted (SIGINT/SIGTERM) before a short command finished. */
   INTERRUPTED: 130
 } as const
@@ -50,6 +56,7 @@ const BY_NAME: Record<string, number> = {
   DataDirError: EXIT.LOCAL,
   ListenError: EXIT.LOCAL,
   AbortError: EXIT.INTERRUPTED,
+  CredentialError: EXIT.CREDENTIAL,
   UnsupportedOperationError: EXIT.USAGE
 }
 
@@ -68,6 +75,9 @@ const FLAG_OF_OPTION: Record<string, string> = {
   'metadata.name': '--name',
   operationTimeout: '--timeout',
   port: '--http',
+  authority: '--authority',
+  credential: '--credential',
+  readRestricted: '--read-restricted',
   name: 'NAME'
 }
 

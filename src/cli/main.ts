@@ -18,6 +18,10 @@ import { logger } from '@libp2p/logger'
 import { helpText, parseInvocation } from './args.js'
 import { runDiscover } from './commands/discover.js'
 import { runId } from './commands/id.js'
+import { runNetworkCreate } from './commands/network-create.js'
+import { runNetworkGrant } from './commands/network-grant.js'
+import { runNetworkRevoke } from './commands/network-revoke.js'
+import { runNetworkShow } from './commands/network-show.js'
 import { runPing } from './commands/ping.js'
 import { runRegister } from './commands/register.js'
 import { runRegistry } from './commands/registry.js'
@@ -36,7 +40,11 @@ const RUNNERS: Record<CommandName, (context: CommandContext) => Promise<number>>
   register: runRegister,
   discover: runDiscover,
   ping: runPing,
-  id: runId
+  id: runId,
+  'network create': runNetworkCreate,
+  'network grant': runNetworkGrant,
+  'network show': runNetworkShow,
+  'network revoke': runNetworkRevoke
 }
 
 /**

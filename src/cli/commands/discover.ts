@@ -3,7 +3,8 @@
  * exits 0, or exits {@link EXIT.NOT_FOUND} with a one-line message.
  */
 import { Netget } from '../../index.js'
-import { booleanFlag, commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, noRegistryListed, numberFlag, registrySource, stringFlag } from '../context.js'
+import { booleanFlag, commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, noRegistryListed, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
+import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'
 import { formatInstances, shortPeerId } from '../output.js'
 import type { CommandContext } from '../context.js'
@@ -13,8 +14,9 @@ export async function runDiscover ({ parsed, io, out }: CommandContext): Promise
   const filter = keyValueFlags(parsed, 'filter')
   const timeout = numberFlag(parsed, 'timeout') ?? DEFAULT_CLI_TIMEOUT
   const source = registrySource(parsed, io)
-  const node = new Netget({ network: stringFlag(parsed, 'network'), ...source, dataDir: false, operationTimeout: timeout })
+  const node = new Netget({ network: stringFlag(parsed, 'network'), ...source, ...await trustOptions(parsed, source), dataDir: stringFlag(parsed, 'data-dir') ?? false, operationTimeout: timeout })
   const network = node.network
+  const guard = await guardDataDir(node.config.dataDir)
   let connected = 0
 
   node.addEventListener('registry:connected', event => {
@@ -40,6 +42,8 @@ export async function runDiscover ({ parsed, io, out }: CommandContext): Promise
     return EXIT.OK
   } catch (err) {
     const unlisted = (err as Error).name === 'NoRegistryReachableError' ? await noRegistryListed(node, source) : undefined
+    await node.stop()
+    await guard.rollback()
     throw unlisted ?? interpretAbort(err, io, `looking up "${name}"`, timeout, timedOut())
   } finally {
     await node.stop()

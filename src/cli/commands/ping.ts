@@ -3,7 +3,8 @@
  * is dialled directly; a bare peer ID is found through the registries.
  */
 import { Netget, parsePeerTarget } from '../../index.js'
-import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, noRegistryListed, numberFlag, registrySource, stringFlag } from '../context.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, interpretAbort, noRegistryListed, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
+import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { formatRtt, shortPeerId } from '../output.js'
 import type { CommandContext } from '../context.js'
@@ -18,7 +19,8 @@ export async function runPing ({ parsed, io, out }: CommandContext): Promise<num
   const source = registrySource(parsed, io)
   // an address needs no registry: unless --registry is given, none is read from bootstrap.json
   const registryNodes = source.registryNodes ?? (byAddress ? [] : undefined)
-  const node = new Netget({ network: stringFlag(parsed, 'network'), ...source, registryNodes, dataDir: false, operationTimeout: timeout })
+  const node = new Netget({ network: stringFlag(parsed, 'network'), ...source, ...await trustOptions(parsed, source), registryNodes, dataDir: stringFlag(parsed, 'data-dir') ?? false, operationTimeout: timeout })
+  const guard = await guardDataDir(node.config.dataDir)
   const { signal, timedOut } = commandSignal(io, timeout)
   const rtts: number[] = []
 
@@ -45,6 +47,8 @@ export async function runPing ({ parsed, io, out }: CommandContext): Promise<num
       out.progress(`pong ${i + 1}/${count} from ${shortPeerId(target)}: ${formatRtt(rtt)}`)
     }
   } catch (err) {
+    await node.stop()
+    await guard.rollback()
     throw interpretAbort(err, io, `pinging ${target}`, timeout, timedOut())
   } finally {
     await node.stop()

@@ -4,7 +4,7 @@
  * that cannot embed netget itself.
  */
 import { Netget } from '../../index.js'
-import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, registrySource, stringFlag } from '../context.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -31,7 +31,8 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
     listen: listOption(parsed, 'listen'),
     announce: listOption(parsed, 'announce'),
     dataDir: stringFlag(parsed, 'data-dir'),
-    ...source
+    ...source,
+    ...await trustOptions(parsed, source)
   })
   const network = node.network
   const guard = await guardDataDir(node.config.dataDir)

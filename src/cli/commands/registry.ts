@@ -4,7 +4,7 @@
  * and peer connection changes.
  */
 import { Netget, startRegistryHttp } from '../../index.js'
-import { listOption, numberFlag, registrySource, stringFlag } from '../context.js'
+import { listOption, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -17,13 +17,16 @@ const PEER_COUNT_INTERVAL = 2_000
 
 export async function runRegistry ({ parsed, io, out }: CommandContext): Promise<number> {
   const httpPort = numberFlag(parsed, 'http')
+  const source = registrySource(parsed, io)
+  const trust = await trustOptions(parsed, source)
   const node = new Netget({
     nodeType: 'registry',
     network: stringFlag(parsed, 'network'),
     listen: listOption(parsed, 'listen'),
     announce: listOption(parsed, 'announce'),
     dataDir: stringFlag(parsed, 'data-dir'),
-    ...registrySource(parsed, io)
+    ...source,
+    ...trust
   })
   const network = node.network
   const guard = await guardDataDir(node.config.dataDir)
@@ -44,8 +47,12 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const addresses = node.multiaddrs
   const shareable = bootstrapCandidates(addresses)
   const registries = node.registryNodes().length
-  out.progress(`Started a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''})`)
-  out.event('started', { peerId, network, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry: { registryNodes: shareable }, http: http?.url }, [
+  // a closed network's id is <name>@<authority>; the authority may have come from bootstrap.json
+  const authority = node.networkId.includes('@') ? node.networkId.slice(node.networkId.indexOf('@') + 1) : undefined
+  const closed = authority === undefined ? '' : `, closed: authority ${authority}${trust.readRestricted === true ? ', reads restricted to credential holders' : ''}`
+  const bootstrapEntry = authority === undefined ? { registryNodes: shareable } : { authority, registryNodes: shareable }
+  out.progress(`Started a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''}${closed})`)
+  out.event('started', { peerId, network, authority, readRestricted: trust.readRestricted === true, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry, http: http?.url }, [
     `peer ID: ${peerId}`,
     'listening on:',
     ...addresses.map(address => `  ${address}`),
