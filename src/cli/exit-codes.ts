@@ -28,6 +28,8 @@ export const EXIT = {
    * registry holds no registry credential.
    */
   CREDENTIAL: 7,
+  /** Registries refused this node's record (a newer one of this identity is stored, a quota, the put rate). */
+  REJECTED: 8,
   /** Interrupted (SIGINT/SIGTERM) before a short command finished. */
   INTERRUPTED: 130
 } as const
@@ -50,6 +52,7 @@ const BY_NAME: Record<string, number> = {
   InvalidOptionsError: EXIT.USAGE,
   InvalidBootstrapFileError: EXIT.BOOTSTRAP_FILE,
   NoRegistryReachableError: EXIT.UNREACHABLE,
+  RecordRejectedError: EXIT.REJECTED,
   TimeoutError: EXIT.UNREACHABLE,
   ServiceNotFoundError: EXIT.NOT_FOUND,
   DataDirLockedError: EXIT.LOCAL,
