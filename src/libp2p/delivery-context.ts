@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Connection, StreamHandler } from '@libp2p/interface'
+import { wrapHandlers } from './stream-gate.js'
+import type { Connection } from '@libp2p/interface'
 
 /** Who handed this node what it is handling now: the connection an inbound kad stream came on. */
 export interface Delivery {
@@ -27,34 +28,10 @@ export function currentDelivery (): Delivery | undefined {
 /**
  * Wraps a libp2p service factory so that each inbound stream of every
  * protocol it handles is handled inside a delivery context (see
- * {@link currentDelivery}). Same technique as `gateStreams`: the service gets
- * a registrar whose `handle()` wraps the handler, and is otherwise unchanged.
+ * {@link currentDelivery}), through {@link wrapHandlers}.
  */
 export function withDeliveries<Service, Components extends { registrar: unknown }> (factory: (components: Components) => Service): (components: Components) => Service {
-  return components => factory(new Proxy(components, {
-    get (target, property) {
-      const value = Reflect.get(target, property)
-      return property === 'registrar' ? deliveringRegistrar(value as object) : value
-    }
-  }))
-}
-
-function deliveringRegistrar (registrar: object): object {
-  return new Proxy(registrar, {
-    get (target, property) {
-      const value = Reflect.get(target, property)
-
-      if (typeof value !== 'function') {
-        return value
-      }
-
-      if (property !== 'handle') {
-        return value.bind(target)
-      }
-
-      return async (protocol: string, handler: StreamHandler, options?: unknown) => value.call(target, protocol, async (stream: Parameters<StreamHandler>[0], connection: Connection) => {
-        await deliveries.run({ connection }, async () => handler(stream, connection))
-      }, options)
-    }
+  return wrapHandlers(factory, (_protocol, handler) => async (stream, connection) => {
+    await deliveries.run({ connection }, async () => handler(stream, connection))
   })
 }
