@@ -286,6 +286,11 @@ describe('Edges', function () {
     ]
 
     for (const [command, spec] of Object.entries(COMMANDS)) {
+      if (BASE[command] === undefined) {
+        // the `network` commands have their own bad-input table in test/cli-network.spec.ts
+        continue
+      }
+
       for (const [flag, flagSpec] of Object.entries(spec.flags)) {
         if (flag === 'help' || flag === 'json' || flag === 'bootstrap') { continue }
         for (const bad of badValues(command, flag, flagSpec.type)) {
