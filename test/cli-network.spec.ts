@@ -17,6 +17,8 @@ import type { PrivateKey } from '@libp2p/interface'
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
 const DAY = 86_400_000
 const NETWORK = 'clinet'
+/** How long a long-running command may take to print an expected event, in ms (well under mocha's 60 s, so a failure still stops every node). */
+const EVENT_TIMEOUT = 20_000
 
 interface Result {
   code: number
@@ -91,10 +93,15 @@ function runLong (argv: string[], env: Record<string, string | undefined> = {}):
   return {
     async event (name) {
       return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`no "${name}" from ${argv.join(' ')} within ${EVENT_TIMEOUT} ms: ${stderr}${JSON.stringify(events)}`))
+        }, EVENT_TIMEOUT)
         const check = (): void => {
           const found = events.find(event => event.event === name)
 
           if (found !== undefined || done) {
+            clearTimeout(timer)
             waiters.delete(check)
             found !== undefined ? resolve(found) : reject(new Error(`${argv.join(' ')} ended before "${name}": ${stderr}${JSON.stringify(events)}`))
           }
@@ -321,14 +328,14 @@ describe('netget-peer network (closed networks CLI)', function () {
     const registryDir = join(dir, 'walk-registry')
     const registryCredential = await grantFor(registryDir, 'registry')
     const registry = runLong(['--bootstrap', '--network', NETWORK, '--data-dir', registryDir, ...loopback, '--authority', authority, '--credential', registryCredential, '--read-restricted'])
-    const started = await registry.event('started')
-    expect(started).to.include({ authority, readRestricted: true })
-    expect(started.bootstrapEntry.authority).to.equal(authority)
-    const address: string = started.bootstrapEntry.registryNodes[0]
-    const joined = ['--network', NETWORK, '--registry', address, '--authority', authority]
     let service: LongRun | undefined
 
     try {
+      const started = await registry.event('started')
+      expect(started).to.include({ authority, readRestricted: true })
+      expect(started.bootstrapEntry.authority).to.equal(authority)
+      const address: string = started.bootstrapEntry.registryNodes[0]
+      const joined = ['--network', NETWORK, '--registry', address, '--authority', authority]
       const serviceDir = join(dir, 'walk-service')
       const serviceCredential = await grantFor(serviceDir, 'publish', '--names', 'walk-*')
       service = runLong(['register', '--name', 'walk-api', '--meta', 'url=http://127.0.0.1:8080', ...joined, '--credential', serviceCredential, '--data-dir', serviceDir, ...loopback])
@@ -349,8 +356,8 @@ describe('netget-peer network (closed networks CLI)', function () {
       // the registry restricts reads: without a credential the lookup is refused
       expectOneLineFailure(await run(['discover', 'walk-api', ...joined]), 7, /refused this node's credential: .*presented no credential/)
     } finally {
-      expect(await service?.stop()).to.equal(0)
-      expect(await registry.stop()).to.equal(0)
+      const codes = [await service?.stop(), await registry.stop()]
+      expect(codes).to.deep.equal([service === undefined ? undefined : 0, 0])
     }
   })
 
