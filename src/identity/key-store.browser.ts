@@ -7,6 +7,8 @@
  */
 import { UnsupportedOperationError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
+import { MemorySeqMark } from './seq-mark.js'
+import type { SeqMark } from './seq-mark.js'
 
 /** Throws UnsupportedOperationError: a browser keeps no key file. */
 export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
@@ -28,24 +30,8 @@ export async function readKeyFile (path: string): Promise<PrivateKey> {
   throw new UnsupportedOperationError(`Cannot read the key file "${path}" in a browser`)
 }
 
-/** The highest record `seq` an identity has published; see `key-store.ts`. */
-export interface SeqMark {
-  load(): Promise<number>
-  save(seq: number): Promise<void>
-}
-
-/** A mark kept in memory only. */
-export class MemorySeqMark implements SeqMark {
-  private mark = 0
-
-  async load (): Promise<number> {
-    return this.mark
-  }
-
-  async save (seq: number): Promise<void> {
-    this.mark = Math.max(this.mark, seq)
-  }
-}
+export { MemorySeqMark }
+export type { SeqMark }
 
 /** Throws UnsupportedOperationError: a browser keeps no files. */
 export class FileSeqMark extends MemorySeqMark {

@@ -4,6 +4,8 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { KEY_FILE, LOCK_FILE, SEQ_FILE } from '../constants.js'
 import { DataDirError, DataDirLockedError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
+import { MemorySeqMark } from './seq-mark.js'
+import type { SeqMark } from './seq-mark.js'
 
 /*
  * The identity key, its seq high-water mark and the data-dir lock on Node. A browser keeps no files:
@@ -134,31 +136,8 @@ function isRunning (pid: number): boolean {
   }
 }
 
-/**
- * The highest record `seq` an identity has published: its high-water mark.
- * A node publishes `max(Date.now(), mark + 1)` and saves the mark before
- * sending, so a clock that once ran fast (or is set back) never makes it
- * publish a seq that registries holding its newer record would refuse.
- */
-export interface SeqMark {
-  /** The saved mark, 0 if none. */
-  load(): Promise<number>
-  /** Saves `seq` as the mark if it is higher than the saved one; resolves once it is durable. */
-  save(seq: number): Promise<void>
-}
-
-/** A mark kept in memory only (a node without a data directory). */
-export class MemorySeqMark implements SeqMark {
-  private mark = 0
-
-  async load (): Promise<number> {
-    return this.mark
-  }
-
-  async save (seq: number): Promise<void> {
-    this.mark = Math.max(this.mark, seq)
-  }
-}
+export { MemorySeqMark }
+export type { SeqMark }
 
 /**
  * The mark in `<dataDir>/seq` (beside `peer.key`), decimal text, mode 0600.
