@@ -407,7 +407,7 @@ describe('netget-peer network (closed networks CLI)', function () {
       ['a malformed --authority', () => ['discover', 'api', '--authority', 'nobody', '--registry', `/ip4/127.0.0.1/tcp/1/p2p/${peer}`], 2, /^--authority must be the peer ID of the network's authority/],
       ['--credential on discover without --data-dir', () => ['discover', 'api', '--authority', authority, '--credential', 'x.cred'], 2, /^--credential needs the identity it was granted for: pass --data-dir DIR/],
       ['--credential without an authority', () => ['register', '--name', 'api', '--network', NETWORK, '--credential', 'x.cred', '--bootstrap-file', emptyBootstrap], 2, new RegExp(`^--credential is for a closed network, but \\S+ names no authority for network "${NETWORK}": pass --authority PEERID`)],
-      ['--read-restricted without an authority', () => ['--bootstrap', '--read-restricted', '--bootstrap-file', emptyBootstrap], 2, /^--read-restricted is for a closed network/]
+      ['--read-restricted without an authority', () => ['--bootstrap', '--read-restricted', '--bootstrap-file', emptyBootstrap, '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'restricted-without-authority')], 2, /^--read-restricted is for a closed network/]
     ]
 
     for (const [what, argv, code, pattern] of cases) {

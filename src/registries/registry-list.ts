@@ -10,8 +10,6 @@ export interface RegistryListInit {
   registryNodes?: Array<string | Multiaddr>
   /** The `bootstrapFile` option. */
   bootstrapFile?: string
-  /** Read bootstrap.json for the network's authority even when `registryNodes` is given. */
-  readAuthority?: boolean
 }
 
 /** What {@link RegistryList.resolve} found. */
@@ -75,7 +73,8 @@ export class RegistryList {
     let listed = this.configured
     let authority: string | undefined
 
-    if (this.init.registryNodes === undefined || this.init.readAuthority === true) {
+    // with registryNodes given, bootstrap.json is not read: pass the authority as an option too
+    if (this.init.registryNodes === undefined) {
       const file = await loadBootstrapList(resolveBootstrapPath(this.init.bootstrapFile))
       authority = file.authorities[this.init.network]
 
