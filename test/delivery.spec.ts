@@ -16,26 +16,16 @@ import { putToPeer } from '../src/protocol/direct-put.js'
 import { dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { RecordIndex } from '../src/registry/record-index.js'
 import { createTestnet } from '../src/testing/index.js'
+import { capturingLogger } from './helpers.js'
 import { junkEntries, putOverOneStream, signedEntry } from './store-helpers.js'
 import type { Entry } from './store-helpers.js'
 import type { Delivery } from '../src/libp2p/delivery-context.js'
 import type { NetgetLibp2p } from '../src/libp2p/create-node.js'
 import type { StoreQuotas } from '../src/registry/store-quotas.js'
 import type { Testnet } from '../src/testing/index.js'
-import type { Logger, PrivateKey } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 
 const NETWORK = 'delivery'
-
-/** A logger that keeps every line it is given. */
-function capturingLogger (lines: string[]): Logger {
-  const log = Object.assign((...args: unknown[]) => { lines.push(args.map(String).join(' ')) }, {
-    enabled: true,
-    error: (...args: unknown[]) => { lines.push(args.map(String).join(' ')) },
-    trace: () => {},
-    newScope: () => log
-  })
-  return log as unknown as Logger
-}
 
 /** A registry's kad node built as the runtime builds one: a RecordIndex in the datastore's write path, its put rate in the validator. */
 interface Server {

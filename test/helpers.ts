@@ -1,3 +1,6 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { Logger } from '@libp2p/interface'
 import { connect, createServer } from 'node:net'
 import type { Socket } from 'node:net'
 import type { Netget, NetgetEvents } from '../src/index.js'
@@ -139,4 +142,25 @@ export async function startTcpRelay (targetPort: number): Promise<TcpRelay> {
       await new Promise<void>(resolve => { server.close(() => { resolve() }) })
     }
   }
+}
+
+/** A libp2p logger that keeps every line it is given (format string and arguments joined). */
+export function capturingLogger (lines: string[]): Logger {
+  const log = Object.assign((...args: unknown[]) => { lines.push(args.map(String).join(' ')) }, {
+    enabled: true,
+    error: (...args: unknown[]) => { lines.push(args.map(String).join(' ')) },
+    trace: () => {},
+    newScope: () => log
+  })
+  return log as unknown as Logger
+}
+
+/** The JavaScript heap and array buffers in use after a full garbage collection, in bytes. */
+export function heapAfterGc (): number {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
+  gc()
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return heapUsed + arrayBuffers
 }

@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -19,13 +17,12 @@ import { dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { storedRecordKey } from '../src/records/validator.js'
 import { RecordIndex } from '../src/registry/record-index.js'
 import { createTestnet } from '../src/testing/index.js'
-import { freePort, nextEvent } from './helpers.js'
+import { capturingLogger, freePort, heapAfterGc, nextEvent } from './helpers.js'
 import { junkEntries, lookupAll, peek, putOverOneStream, rawLookup, signedEntry } from './store-helpers.js'
 import type { Entry } from './store-helpers.js'
 import type { Netget } from '../src/index.js'
 import type { IndexPeers } from '../src/registry/record-index.js'
 import type { Testnet } from '../src/testing/index.js'
-import type { Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 const NAME = 'api'
@@ -37,30 +34,9 @@ const NAME = 'api'
  */
 const ONE_CONNECTION_FLOOD = { storeQuotas: { maxRecordsPerConnection: 10_000, putBurst: 10_000 } }
 
-/** A logger that keeps every line it is given (format string and arguments). */
-function capturingLogger (lines: string[]): Logger {
-  const log = Object.assign((...args: unknown[]) => { lines.push(args.map(String).join(' ')) }, {
-    enabled: true,
-    error: (...args: unknown[]) => { lines.push(args.map(String).join(' ')) },
-    trace: () => {},
-    newScope: () => log
-  })
-  return log as unknown as Logger
-}
-
 /** Writes `entry` through the index's datastore, as kad-dht does after validating a PUT_VALUE. */
 async function store (index: RecordIndex, network: string, entry: Entry): Promise<void> {
   await index.datastore.put(storedRecordKey(dhtDatastorePrefix(network), entry.key), new DhtRecord(entry.key, entry.value, new Date()).serialize())
-}
-
-/** The JavaScript heap and array buffers in use after a full garbage collection, in bytes. */
-function heapAfterGc (): number {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
-  gc()
-  gc()
-  const { heapUsed, arrayBuffers } = process.memoryUsage()
-  return heapUsed + arrayBuffers
 }
 
 describe('registry lookups and storage', function () {

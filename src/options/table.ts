@@ -1,8 +1,7 @@
 import * as C from '../constants.js'
 import { InvalidOptionsError } from '../errors.js'
-import { assertNetworkName } from '../protocol/names.js'
+import { assertNetworkName, isPeerIdString } from '../protocol/names.js'
 import { parseRegistryAddress } from '../registries/registry-address.js'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { isPlainObject } from '../records/record.js'
 import { preview } from '../text.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
@@ -287,7 +286,7 @@ export const OPTIONS: OptionTable = {
     doc: 'The peer ID of a closed network\'s authority: only holders of a credential it signed may publish; see [Closed networks](#closed-networks).',
     defaultDoc: 'the network\'s `authority` in bootstrap.json; none (an open network)',
     check: (value, option) => {
-      if (typeof value !== 'string' || !isPeerId(value)) {
+      if (!isPeerIdString(value)) {
         throw new InvalidOptionsError(`Option "authority" must be the peer ID of the network's authority (12D3KooW...), got ${preview(value)}`, { option })
       }
 
@@ -388,13 +387,4 @@ function literal (value: unknown): string {
   }
 
   return String(value)
-}
-
-function isPeerId (value: string): boolean {
-  try {
-    peerIdFromString(value)
-    return true
-  } catch {
-    return false
-  }
 }

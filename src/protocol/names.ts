@@ -65,3 +65,17 @@ export function parsePeerTarget (target: unknown, option = 'target'): PeerId | M
 
   return address
 }
+
+/** True for a peer ID in its string form (base58btc `12D3KooW…` or CID), at most 128 characters. */
+export function isPeerIdString (value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 128) {
+    return false
+  }
+
+  try {
+    peerIdFromString(value)
+    return true
+  } catch {
+    return false
+  }
+}

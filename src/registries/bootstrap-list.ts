@@ -1,6 +1,6 @@
 import { BOOTSTRAP_FILE_VERSION, NETWORK_NAME_PATTERN } from '../constants.js'
 import { InvalidBootstrapFileError, InvalidOptionsError } from '../errors.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { isPeerIdString } from '../protocol/names.js'
 import { isPlainObject } from '../records/record.js'
 import { parseRegistryAddress } from './registry-address.js'
 import { preview } from '../text.js'
@@ -63,7 +63,7 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
 
     const seen = new Set<string>()
     if (entry.authority !== undefined) {
-      if (typeof entry.authority !== 'string' || !isPeerId(entry.authority)) {
+      if (!isPeerIdString(entry.authority)) {
         return fail(`networks.${network}.authority must be the peer ID of the network's authority (12D3KooW...), got ${preview(entry.authority)}`)
       }
 
@@ -97,13 +97,4 @@ export function parseBootstrapList (text: string, path: string): BootstrapList {
   }
 
   return { path, networks, authorities }
-}
-
-function isPeerId (value: string): boolean {
-  try {
-    peerIdFromString(value)
-    return true
-  } catch {
-    return false
-  }
 }

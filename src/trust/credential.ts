@@ -1,5 +1,6 @@
 import { randomBytes } from '@libp2p/crypto'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { isPeerIdString } from '../protocol/names.js'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { CLOCK_SKEW_TOLERANCE, MAX_CREDENTIAL_BYTES, MAX_CREDENTIAL_NAMES, MAX_CREDENTIAL_TTL, NETWORK_NAME_PATTERN } from '../constants.js'
@@ -210,18 +211,5 @@ export function checkCredential (credential: Credential, expect: CredentialExpec
 
   if (expect.isRevoked?.(credential) === true) {
     fail('revoked', `The credential of peer ${credential.peer} was revoked by the network's authority`)
-  }
-}
-
-function isPeerIdString (value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > 128) {
-    return false
-  }
-
-  try {
-    peerIdFromString(value)
-    return true
-  } catch {
-    return false
   }
 }

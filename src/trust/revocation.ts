@@ -1,4 +1,5 @@
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { isPeerIdString } from '../protocol/names.js'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { MAX_CREDENTIAL_BYTES, MAX_CREDENTIAL_TTL, NETWORK_NAME_PATTERN } from '../constants.js'
@@ -67,12 +68,8 @@ export function decodeRevocation (payload: Uint8Array): Revocation {
     throw new InvalidRecordError('Revocation field "network" is missing or not a valid network name')
   }
 
-  for (const value of [authority, peer]) {
-    try {
-      peerIdFromString(value as string)
-    } catch (err) {
-      throw new InvalidRecordError('Revocation fields "authority" and "peer" must be peer IDs', { cause: err })
-    }
+  if (!isPeerIdString(authority) || !isPeerIdString(peer)) {
+    throw new InvalidRecordError('Revocation fields "authority" and "peer" must be peer IDs')
   }
 
   if (!Number.isSafeInteger(revokedAt) || (revokedAt as number) <= 0) {

@@ -8,8 +8,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { expect } from 'chai'
 import { LevelDatastore } from 'datastore-level'
@@ -20,6 +18,7 @@ import { dhtDatastorePrefix } from '../../src/protocol/ids.js'
 import { storedRecordKey } from '../../src/records/validator.js'
 import { RecordIndex } from '../../src/registry/record-index.js'
 import { createTestnet } from '../../src/testing/index.js'
+import { heapAfterGc } from '../helpers.js'
 import { putOverOneStream, rawLookup, signedEntry } from '../store-helpers.js'
 import { tally } from './fixtures/figures.js'
 import type { Testnet } from '../../src/testing/index.js'
@@ -44,15 +43,6 @@ async function bigEntry (name: string, i: number, ttl?: number): ReturnType<type
   const { sealRecord } = await import('../../src/index.js')
   const value = await sealRecord({ ...entry.record, multiaddrs }, entry.privateKey)
   return { ...entry, value }
-}
-
-function memoryAfterGc (): number {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
-  gc()
-  gc()
-  const { heapUsed, arrayBuffers } = process.memoryUsage()
-  return heapUsed + arrayBuffers
 }
 
 describe('Store faults', function () {
@@ -144,12 +134,12 @@ describe('Store faults', function () {
       await level.close()
       level = new LevelDatastore(dir)
       await level.open()
-      const before = memoryAfterGc()
+      const before = heapAfterGc()
       const reader = new RecordIndex({ network: NETWORK, datastore: level, datastorePrefix: prefix, log: quiet })
       const started = performance.now()
       await reader.load(Date.now() + 60_000)
       const loadMs = Math.round(performance.now() - started)
-      const memory = memoryAfterGc() - before
+      const memory = heapAfterGc() - before
       const figures = { records: reader.size, envelopeBytes: reader.usage.bytes, loadMs, indexMemoryBytes: memory, bytesPerRecord: Math.round(memory / reader.size) }
       console.log('      ', figures)
       tally('store', { startup: figures })
