@@ -42,6 +42,40 @@ export const DEFAULT_OPERATION_TIMEOUT = 10_000
 /** How long one request to one registry may take. */
 export const DEFAULT_REQUEST_TIMEOUT = 3_000
 
+/** Largest marshalled liveness attestation a node accepts, in bytes. */
+export const MAX_ATTESTATION_BYTES = 1024
+
+/**
+ * Clock difference a reader allows between itself and a registry when it
+ * judges an attestation's `measuredAt` and `expiresAt`, in ms (liveness is
+ * short-lived, so far less than {@link CLOCK_SKEW_TOLERANCE}).
+ */
+export const ATTESTATION_CLOCK_SKEW = 5_000
+
+/** The longest validity (`expiresAt - measuredAt`) a reader accepts for an attestation. */
+export const MAX_ATTESTATION_TTL = 5 * 60_000
+
+/** Smoothing factor of round-trip times (exponentially weighted: new = old + α × (sample − old)). */
+export const RTT_SMOOTHING = 0.25
+
+/** Most services one lookup stream may subscribe to. */
+export const MAX_SUBSCRIPTIONS_PER_STREAM = 64
+
+/** Most subscriptions a registry serves at once, over every stream. */
+export const MAX_SUBSCRIPTIONS = 10_000
+
+/** Most changes waiting to be pushed on one stream; beyond it the subscriber is told to resync. */
+export const MAX_PUSH_BACKLOG = 1_024
+
+/** How often a watch asks a registry that cannot push, in ms. */
+export const DEFAULT_WATCH_POLL_INTERVAL = 5_000
+
+/** Most changes a watch holds for an iterator that is not reading; beyond it the iterator fails. */
+export const MAX_WATCH_QUEUE = 10_000
+
+/** Most service names whose last answer a node keeps for `allowStale`. */
+export const MAX_CACHED_ANSWERS = 1_000
+
 /** How long a registry keeps an idle lookup stream open. */
 export const LOOKUP_IDLE_TIMEOUT = 5 * 60_000
 

@@ -299,3 +299,13 @@ export class RecordRejectedError extends Error {
     this.storedSeq = init.storedSeq
   }
 }
+
+/**
+ * A watch's iterator fell more than `MAX_WATCH_QUEUE` changes behind (the
+ * loop reading it is too slow). The watch itself goes on (its events still
+ * fire, `instances()` stays current): read faster, or watch again.
+ */
+export class WatchOverflowError extends Error {
+  static name = 'WatchOverflowError'
+  name = 'WatchOverflowError'
+}

@@ -15,6 +15,8 @@ import type { AnnounceResult } from './service/announcer.js'
 import type { DiscoverOptions, NetgetEvents, NetgetStatus, RegistryEventDetail, ServiceInstance, StopOptions } from './types.js'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PickOptions } from './discovery/pick-instance.js'
+import type { ServiceWatch, WatchOptions } from './watch/service-watch.js'
 
 export type { ServiceInstance, InstanceHealth, RegistryEventDetail, NetgetEvents, DiscoverOptions, StopOptions, NetgetStatus } from './types.js'
 
@@ -178,6 +180,45 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     assertServiceName(name, 'name', 'discoverServiceNode(name)')
     await this.start()
     return this.withSignal(options, `Discovering "${name}"`, async signal => this.runtime.discover(name, { ...options, signal }))
+  }
+
+  /**
+   * Watches a service: a live view of its instances that starts with the
+   * current set (`added` events) and then reports every change —
+   * `added`, `updated`, `removed`, `health` — as the registries push it.
+   * Iterate it (`for await (const change of watch)`), listen to its events,
+   * or read `watch.instances()`; `watch.close()` or `options.signal` ends it,
+   * and so does `stop()`. Starts the node if needed.
+   *
+   * @example
+   * ```ts
+   * for await (const { type, instance } of node.watch('DatabaseService')) {
+   *   console.log(type, instance.peerId, instance.health.status)
+   * }
+   * ```
+   */
+  watch (name: string, options: WatchOptions = {}): ServiceWatch {
+    assertServiceName(name, 'name', 'watch(name)')
+    const watch = this.runtime.watch(name, options)
+    this.start().catch(err => { watch.fail(err) })
+    return watch
+  }
+
+  /**
+   * One healthy instance of a service, chosen by `strategy` (`nearest` by
+   * this node's smoothed RTT, the default; `random`; `round-robin`), after a
+   * discovery with the same options. Rejects with ServiceNotFoundError if
+   * none is healthy.
+   */
+  async pickInstance (name: string, options: PickOptions = {}): Promise<ServiceInstance> {
+    assertServiceName(name, 'name', 'pickInstance(name)')
+
+    if (options.strategy !== undefined && !['nearest', 'random', 'round-robin'].includes(options.strategy)) {
+      throw new InvalidOptionsError(`pickInstance() option "strategy" must be "nearest", "random" or "round-robin", not ${JSON.stringify(options.strategy)}`, { option: 'strategy' })
+    }
+
+    await this.start()
+    return this.withSignal(options, `Picking an instance of "${name}"`, async signal => this.runtime.pickInstance(name, { ...options, signal }))
   }
 
   /**

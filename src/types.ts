@@ -19,18 +19,35 @@ export interface ServiceInstance {
   seq: number
   /** Unix ms at which its record expires unless re-published. */
   expiresAt: number
-  /** Its health as this node measured it. */
+  /** Its health, and where that came from (see README, "Health and checks"). */
   health: InstanceHealth
+  /**
+   * True if this answer is the node's last verified one, returned because no
+   * registry could be reached (`allowStale`); absent otherwise.
+   */
+  stale?: true
 }
 
-/** An instance's health, as reported to users. */
+/**
+ * An instance's health, as reported to users. `source` says who measured it:
+ * - `registry`: a registry this node trusts for the network attests that the
+ *   instance is connected to it and answers its pings (`healthy`), or that it
+ *   is not (`unhealthy`); `rttMs` is the registry's smoothed RTT to it;
+ * - `local`: this node's own libp2p pings (`checkHealth: 'local'`, or an
+ *   instance no registry attests); `rttMs` is this node's RTT to it;
+ * - `none`: nobody measured it (`unknown`).
+ */
 export interface InstanceHealth {
-  /** `healthy`: answered its last ping; `unhealthy`: did not (see README, "Health"); `unknown`: not pinged yet. */
+  /** `healthy`, `unhealthy`, or `unknown` (not measured). */
   status: Health['status']
-  /** Round-trip time of the last successful ping, in milliseconds. */
+  /** Who measured `status`. */
+  source: 'registry' | 'local' | 'none'
+  /** Round-trip time in milliseconds (registry ↔ instance for `registry`, this node ↔ instance for `local`). */
   rttMs?: number
-  /** Unix ms of the last successful ping. */
+  /** Unix ms of the last measurement that found it alive. */
   lastSeen?: number
+  /** `registry` only: the registries whose attestations decided `status`. */
+  registries?: string[]
 }
 
 /** A registry connection event's detail. */
@@ -66,8 +83,20 @@ export interface DiscoverOptions extends AbortOptions {
   filter?: Record<string, unknown> | ((instance: ServiceInstance) => boolean)
   /** Also return instances that are unhealthy. @default false */
   includeUnhealthy?: boolean
-  /** Ping instances whose health is not known yet before returning. @default true */
-  checkHealth?: boolean
+  /**
+   * Where health comes from. `true` (the default): registries' attestations,
+   * and this node's own ping only for instances no trusted registry attests;
+   * `'local'`: this node pings every instance itself (a failed ping never
+   * drops an instance a registry attests alive); `false`: attestations only,
+   * nothing is pinged. @default true
+   */
+  checkHealth?: boolean | 'local'
+  /**
+   * When no registry can be reached, return the last verified answer for
+   * this service (kept until its records expire), each instance marked
+   * `stale: true`, instead of failing. @default false
+   */
+  allowStale?: boolean
   /** Walk the DHT even when registries answered. @default false */
   thorough?: boolean
   /** Called with each verified instance as soon as it arrives (health not yet checked). */

@@ -10,6 +10,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
 import { main } from '../src/cli/main.js'
+import { DEFAULT_HEALTH_FAILURE_THRESHOLD, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_TIMEOUT } from '../src/constants.js'
+import { healthWindow } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
@@ -61,8 +63,8 @@ class Peer {
   }
 
   /** Resolves with the first JSON line on stdout whose `event` is `name`. */
-  async event (name: string): Promise<Record<string, any>> {
-    return this.until(() => this.events().find(event => event.event === name), `event "${name}"`)
+  async event (name: string, accept: (event: Record<string, any>) => boolean = () => true): Promise<Record<string, any>> {
+    return this.until(() => this.events().find(event => event.event === name && accept(event)), `event "${name}"`)
   }
 
   /** Resolves once the process has exited, with its exit code. */
@@ -203,6 +205,31 @@ describe('netget-peer (CLI)', function () {
       expect(gone.code).to.equal(5)
       expectOneLine(gone.stderr, /No live instance of "orders-api" on network "clitest"/)
       expect(gone.stdout).to.equal('')
+    })
+
+    it('reports a SIGKILLed sidecar down from the registry\'s attestation, and discover --watch prints each change as it happens', async () => {
+      const registry = await startRegistry(join(dir, 'registry-watch'))
+      const common = ['--network', 'clitest', '--registry', registry.address]
+      const watcher = start(['discover', 'orders-api', '--watch', '--json', ...common])
+      const sidecar = start(['register', '--name', 'orders-api', ...common, ...LOOPBACK, '--data-dir', join(dir, 'sidecar-watch'), '--json'])
+      const registered = await sidecar.event('registered')
+      const added = await watcher.event('added')
+      expect(added.instance).to.include({ peerId: registered.peerId, name: 'orders-api' })
+
+      // killed: no withdrawal, no caller pings it; the registry sees its connection go
+      const killed = Date.now()
+      sidecar.kill('SIGKILL')
+      const down = await watcher.event('health', event => event.instance.health.status === 'unhealthy')
+      const window = healthWindow(DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_TIMEOUT, DEFAULT_HEALTH_FAILURE_THRESHOLD)
+      expect(Date.now() - killed).to.be.below(window)
+      expect(down.instance.health).to.include({ status: 'unhealthy', source: 'registry' })
+      const found = await runProcess(['discover', 'orders-api', '--all', '--json', ...common])
+      expect(JSON.parse(found.stdout).instances[0].health).to.include({ status: 'unhealthy', source: 'registry' })
+
+      watcher.kill('SIGINT')
+      expect(await watcher.exit()).to.equal(0)
+      // every stdout line is one JSON object
+      expect(watcher.stdout.trim().split('\n').every(line => typeof JSON.parse(line).event === 'string')).to.equal(true)
     })
 
     it('serves the dashboard, /api/services and the browser bundle with --http', async () => {

@@ -23,7 +23,8 @@ describe('health', () => {
     const flakyPeer = flaky.peerId
 
     const client = testnet.createNode()
-    expect(await client.discoverServiceNode('api')).to.have.length(2)
+    // its own pings, so it tracks both and tells of changes
+    expect(await client.discoverServiceNode('api', { checkHealth: 'local' })).to.have.length(2)
 
     // the instance dies without withdrawing its record
     const unhealthy = nextEvent(client, 'instance:unhealthy', event => event.detail.peerId === flakyPeer)
@@ -54,8 +55,8 @@ describe('health', () => {
       const service = testnet.createNode({ metadata: { name: 'api' }, listen: [`/ip4/127.0.0.1/tcp/${port}`], announce: [`/ip4/127.0.0.1/tcp/${relay.port}`] })
       await service.registerWithNetwork()
       const client = testnet.createNode({ healthFailureThreshold: 4 })
-      const [found] = await client.discoverServiceNode('api')
-      expect(found.health.status).to.equal('healthy')
+      const [found] = await client.discoverServiceNode('api', { checkHealth: 'local' })
+      expect(found.health).to.include({ status: 'healthy', source: 'local' })
       // from now on every ping fails; each one dials the relay again, except perhaps the one in flight when the cut came
       const before = relay.accepted
       const unhealthyEvents: number[] = []
@@ -65,15 +66,16 @@ describe('health', () => {
 
       // two dials refused: at least one ping failed, at most three (the one in flight, and the two dials)
       await relay.acceptedAtLeast(before + 2)
-      const [meanwhile] = await client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false })
-      expect(meanwhile.health.status).to.equal('healthy')
+      const [meanwhile] = await client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: 'local' })
+      expect(meanwhile.health).to.include({ status: 'healthy', source: 'local' })
 
       // unhealthy at the 4th failure: at least 3 of the 4 failed pings dialled
       await unhealthy
       expect(unhealthyEvents).to.have.length(1)
       expect(unhealthyEvents[0]).to.be.at.least(3)
-      const [flagged] = await client.discoverServiceNode('api', { includeUnhealthy: true, checkHealth: false })
-      expect(flagged.health.status).to.equal('unhealthy')
+      // this node cannot reach it, but its registry can: the registry's word keeps it in the answer
+      const [flagged] = await client.discoverServiceNode('api', { checkHealth: 'local' })
+      expect(flagged.health).to.include({ status: 'healthy', source: 'registry' })
     } finally {
       await relay.close()
     }
@@ -86,7 +88,7 @@ describe('health', () => {
     const flaky = testnet.createNode({ dataDir, listen, metadata: { name: 'api' } })
     await flaky.registerWithNetwork()
     const client = testnet.createNode()
-    await client.discoverServiceNode('api')
+    await client.discoverServiceNode('api', { checkHealth: 'local' })
 
     const unhealthy = nextEvent(client, 'instance:unhealthy')
     await flaky.stop({ withdraw: false })
@@ -123,13 +125,14 @@ describe('health', () => {
     client.addEventListener('instance:unhealthy', event => { unhealthy.push(event.detail.peerId) })
     // the discovery is aborted while its first health ping (dial, Noise, ping) is under way
     const aborted = client.discoverServiceNode('api', {
+      checkHealth: 'local',
       signal: controller.signal,
       onInstance: () => { setTimeout(() => { controller.abort() }, 2) }
     })
     expect(await rejectionOf(aborted)).to.have.property('name', 'AbortError')
 
-    const [instance] = await client.discoverServiceNode('api')
-    expect(instance.health.status).to.equal('healthy')
+    const [instance] = await client.discoverServiceNode('api', { checkHealth: 'local' })
+    expect(instance.health).to.include({ status: 'healthy', source: 'local' })
     expect(unhealthy).to.deep.equal([])
   })
 

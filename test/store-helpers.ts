@@ -96,7 +96,7 @@ export async function lookupAll (node: Netget, registry: PeerId, network: string
   const records: VerifiedRecord[] = []
 
   try {
-    await client.lookup(registry, name, AbortSignal.timeout(20_000), record => { records.push(record) })
+    await client.lookup(registry, name, AbortSignal.timeout(20_000), { onRecord: record => { records.push(record) } })
     return records
   } finally {
     client.stop()

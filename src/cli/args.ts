@@ -88,12 +88,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   discover: {
     name: 'discover',
-    usage: 'discover NAME [--filter KEY=VALUE ...] [--all] [--json] [--authority PEERID [--credential FILE --data-dir DIR]]',
-    summary: 'print the live instances of a service (exit 5 when there is none)',
+    usage: 'discover NAME [--filter KEY=VALUE ...] [--all] [--watch] [--json] [--authority PEERID [--credential FILE --data-dir DIR]]',
+    summary: 'print the live instances of a service (exit 5 when there is none); with --watch, then every change until Ctrl+C',
     positionals: ['NAME'],
     flags: {
       filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'keep instances whose metadata has KEY equal to VALUE; repeatable' },
       all: { type: 'boolean', description: 'include instances that do not answer pings' },
+      watch: { type: 'boolean', description: 'keep running and print each change (added, updated, removed, health) as it happens, one JSON object per line with --json, until Ctrl+C' },
       network: NETWORK,
       registry: REGISTRY,
       timeout: TIMEOUT,
@@ -107,6 +108,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     examples: [
       'netget-peer discover orders-api',
       'netget-peer discover orders-api --filter version=1.4.0 --json',
+      'netget-peer discover orders-api --watch --json',
       'netget-peer discover orders-api --network production --authority 12D3KooW... --credential reader.cred --data-dir .netget/reader'
     ]
   },

@@ -3,11 +3,13 @@ import { anySignal } from 'any-signal'
 import { raceSignal } from 'race-signal'
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_LOOKUP_CLIENT_LIMIT, DEFAULT_REQUEST_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS, MAX_RECORD_BYTES } from '../constants.js'
-import { decodeLookupHeader, encodeLookupRequest } from '../protocol/lookup-messages.js'
+import { verifyAttestation } from '../liveness/attestation.js'
+import { decodeServerFrame, encodeLookupRequest } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import { verifyRecord } from '../records/verify.js'
+import type { VerifiedAttestation } from '../liveness/attestation.js'
 import type { RecordExpectations } from '../records/verify.js'
-import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
+import type { LookupHeader, LookupPush, LookupRequest } from '../protocol/lookup-messages.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { Logger, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -26,6 +28,26 @@ export interface LookupClientInit {
   maxRecords?: number
   /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
   checkPublisher?: RecordExpectations['checkPublisher']
+  /**
+   * Whether a registry's attestations are to be believed: a registry this
+   * node uses for the network. @default only the registry that sent it
+   */
+  trustedRegistry?(peerId: string): boolean
+}
+
+/** What one answer or push delivers, each item verified. */
+export interface AnswerHandlers {
+  onRecord(record: VerifiedRecord): void
+  /** Attestations (requests with `health`, and pushes). */
+  onAttestation?(attestation: VerifiedAttestation): void
+}
+
+/** A subscription's receiver on one lookup stream. */
+export interface PushHandler {
+  /** A push: the records and attestations in it are verified; `removed` and `resync` as the registry sent them. */
+  onPush(push: { records: VerifiedRecord[], attestations: VerifiedAttestation[], removed: string[], resync: boolean }): void
+  /** The stream ended: no more pushes will come on it. */
+  onClose(err: Error): void
 }
 
 /** A lookup failed because its stream broke, not because of its own signal. */
@@ -34,9 +56,8 @@ class SessionError extends Error {
   name = 'SessionError'
 }
 
-interface Pending {
+interface Pending extends AnswerHandlers {
   request: LookupRequest
-  onRecord(record: VerifiedRecord): void
   resolve(header: LookupHeader): void
   reject(err: Error): void
   /** Its caller gave up: the answer is still read, to keep the stream in step, and dropped. */
@@ -58,6 +79,8 @@ class LookupSession {
   /** Not sent yet: more than MAX_PIPELINED_LOOKUPS were in flight. */
   private readonly waiting: Array<{ wake(): void, cancelled: boolean }> = []
   private reading = false
+  /** Push receivers, by service name. */
+  readonly subscriptions = new Map<string, PushHandler>()
   private readonly onClose: () => void
   closed = false
 
@@ -80,7 +103,7 @@ class LookupSession {
    * answer read and discarded. Only when nobody is waiting any more is the
    * stream reset (a registry that stopped answering).
    */
-  async request (request: LookupRequest, outer: AbortSignal, onRecord: (record: VerifiedRecord) => void, timeout: number): Promise<LookupHeader> {
+  async request (request: LookupRequest, outer: AbortSignal, handlers: AnswerHandlers, timeout: number): Promise<LookupHeader> {
     outer.throwIfAborted()
     let signal = outer
     const { messages } = await raceSignal(this.opened, outer)
@@ -101,7 +124,7 @@ class LookupSession {
 
     let pending: Pending | undefined
     const done = new Promise<LookupHeader>((resolve, reject) => {
-      pending = { request, onRecord, resolve, reject, abandoned: false }
+      pending = { request, ...handlers, resolve, reject, abandoned: false }
       this.queue.push(pending)
     })
     done.catch(() => {}) // may reject before it is awaited below
@@ -176,6 +199,13 @@ class LookupSession {
     for (const waiter of this.waiting.splice(0)) {
       waiter.wake()
     }
+
+    const subscriptions = [...this.subscriptions.values()]
+    this.subscriptions.clear()
+
+    for (const subscription of subscriptions) {
+      subscription.onClose(err)
+    }
   }
 
   private readAnswers (messages: LengthPrefixedStream<Stream>): void {
@@ -186,22 +216,27 @@ class LookupSession {
     this.reading = true
     void (async () => {
       try {
-        while (this.queue.length > 0 && !this.closed) {
+        while ((this.queue.length > 0 || this.subscriptions.size > 0) && !this.closed) {
+          const frame = decodeServerFrame((await messages.read()).subarray(), this.queue[0]?.request.limit ?? MAX_LOOKUP_RESULTS)
+
+          if (frame.kind === 'push') {
+            await this.readPush(messages, frame.push)
+            continue
+          }
+
           const pending = this.queue[0]
-          const header = decodeLookupHeader((await messages.read()).subarray(), pending.request.limit ?? MAX_LOOKUP_RESULTS)
 
-          for (let i = 0; i < header.count; i++) {
-            const envelope = (await messages.read()).subarray()
+          if (pending === undefined) {
+            throw new SessionError('The registry sent an answer nobody asked for')
+          }
 
-            if (pending.abandoned) {
-              continue
-            }
+          const { header } = frame
+          const records = await this.readFrames(messages, header.count, async envelope => verifyRecord(envelope, { network: this.init.network, name: pending.request.name, checkPublisher: this.init.checkPublisher }), pending.request.name, pending.abandoned)
+          const attestations = await this.readFrames(messages, header.attestations ?? 0, async envelope => this.verifyAttestation(envelope), pending.request.name, pending.abandoned)
 
-            try {
-              pending.onRecord(await verifyRecord(envelope, { network: this.init.network, name: pending.request.name, checkPublisher: this.init.checkPublisher }))
-            } catch (err) {
-              this.init.log('registry %p sent an invalid record for %s - %e', this.registry, pending.request.name, err)
-            }
+          if (!pending.abandoned) {
+            records.forEach(record => { pending.onRecord(record) })
+            attestations.forEach(attestation => { pending.onAttestation?.(attestation) })
           }
 
           this.queue.shift()
@@ -214,6 +249,74 @@ class LookupSession {
         this.reading = false
       }
     })()
+  }
+
+  private async readPush (messages: LengthPrefixedStream<Stream>, push: LookupPush): Promise<void> {
+    const handler = this.subscriptions.get(push.push)
+    const records = await this.readFrames(messages, push.count, async envelope => verifyRecord(envelope, { network: this.init.network, name: push.push, checkPublisher: this.init.checkPublisher }), push.push, handler === undefined)
+    const attestations = await this.readFrames(messages, push.attestations, async envelope => this.verifyAttestation(envelope), push.push, handler === undefined)
+    handler?.onPush({ records, attestations, removed: push.removed, resync: push.resync })
+  }
+
+  private async verifyAttestation (envelope: Uint8Array): Promise<VerifiedAttestation> {
+    const registry = this.registry.toString()
+    return verifyAttestation(envelope, { network: this.init.network, trusted: this.init.trustedRegistry ?? (signer => signer === registry) })
+  }
+
+  /** Reads `count` frames and verifies each (unless `skip`); invalid ones are logged and left out. */
+  private async readFrames<T> (messages: LengthPrefixedStream<Stream>, count: number, verify: (envelope: Uint8Array) => Promise<T>, name: string, skip: boolean): Promise<T[]> {
+    const verified: T[] = []
+
+    for (let i = 0; i < count; i++) {
+      const envelope = (await messages.read()).subarray()
+
+      if (skip) {
+        continue
+      }
+
+      try {
+        verified.push(await verify(envelope))
+      } catch (err) {
+        this.init.log('registry %p sent something invalid for %s - %e', this.registry, name, err)
+      }
+    }
+
+    return verified
+  }
+
+  /**
+   * Subscribes to a service's changes on this stream: its first answer
+   * comes back as a lookup's, then pushes go to `handler` until
+   * {@link unsubscribe} or the stream ends. Resolves with the answer's header
+   * (`subscribed` false: the registry will not push).
+   */
+  async subscribe (name: string, signal: AbortSignal, handlers: AnswerHandlers, handler: PushHandler, timeout: number): Promise<LookupHeader> {
+    this.subscriptions.set(name, handler)
+
+    try {
+      const header = await this.request({ name, health: true, subscribe: true }, signal, handlers, timeout)
+
+      if (header.subscribed !== true) {
+        this.subscriptions.delete(name)
+      }
+
+      return header
+    } catch (err) {
+      if (this.subscriptions.get(name) === handler) {
+        this.subscriptions.delete(name)
+      }
+
+      throw err
+    }
+  }
+
+  /** Ends a subscription: no more pushes reach its handler; the registry is told. */
+  async unsubscribe (name: string, signal: AbortSignal, timeout: number): Promise<void> {
+    if (!this.subscriptions.delete(name) || this.closed) {
+      return
+    }
+
+    await this.request({ name, unsubscribe: true }, signal, { onRecord: () => {} }, timeout).catch(() => {})
   }
 }
 
@@ -240,15 +343,15 @@ export class LookupClient {
    * records came (valid or not). A page whose stream broke is asked again
    * once on a fresh stream.
    */
-  async lookup (registry: PeerId, name: string, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void, requestTimeout = DEFAULT_REQUEST_TIMEOUT): Promise<number> {
+  async lookup (registry: PeerId, name: string, signal: AbortSignal, handlers: AnswerHandlers, requestTimeout = DEFAULT_REQUEST_TIMEOUT, health = false): Promise<number> {
     let received = 0
     let cursor: string | undefined
 
     do {
       const limit = Math.min(MAX_LOOKUP_RESULTS, this.maxRecords - received)
       // a request without cursor and with the default limit is the version 1 request
-      const request: LookupRequest = { name, ...(cursor === undefined ? {} : { cursor }), ...(limit === MAX_LOOKUP_RESULTS ? {} : { limit }) }
-      const header = await this.page(registry, request, signal, onRecord, requestTimeout)
+      const request: LookupRequest = { name, ...(cursor === undefined ? {} : { cursor }), ...(limit === MAX_LOOKUP_RESULTS ? {} : { limit }), ...(health ? { health } : {}) }
+      const header = await this.page(registry, request, signal, handlers, requestTimeout)
       received += header.count
       cursor = header.count > 0 ? header.next : undefined
     } while (cursor !== undefined && received < this.maxRecords)
@@ -269,10 +372,29 @@ export class LookupClient {
     this.sessions.clear()
   }
 
-  private async page (registry: PeerId, request: LookupRequest, signal: AbortSignal, onRecord: (record: VerifiedRecord) => void, timeout: number): Promise<LookupHeader> {
+  /**
+   * Subscribes to `name` at `registry` (see {@link LookupSession.subscribe});
+   * resolves with whether the registry pushes, and the function that ends
+   * the subscription.
+   */
+  async subscribe (registry: PeerId, name: string, signal: AbortSignal, handlers: AnswerHandlers, handler: PushHandler, requestTimeout = DEFAULT_REQUEST_TIMEOUT): Promise<{ subscribed: boolean, unsubscribe(): Promise<void> }> {
+    const session = this.session(registry)
+    const header = await session.subscribe(name, signal, handlers, handler, requestTimeout)
+
+    return {
+      subscribed: header.subscribed === true,
+      unsubscribe: async () => {
+        if (session.subscriptions.get(name) === handler) {
+          await session.unsubscribe(name, AbortSignal.timeout(requestTimeout), requestTimeout)
+        }
+      }
+    }
+  }
+
+  private async page (registry: PeerId, request: LookupRequest, signal: AbortSignal, handlers: AnswerHandlers, timeout: number): Promise<LookupHeader> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.session(registry).request(request, signal, onRecord, timeout)
+        return await this.session(registry).request(request, signal, handlers, timeout)
       } catch (err) {
         if (attempt > 0 || signal.aborted || (err as Error).name !== SessionError.name) {
           throw err

@@ -5,12 +5,13 @@ import { LookupClient } from './lookup-client.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { RegistryConnections } from '../registries/registry-connections.js'
 import type { VerifiedRecord } from '../records/verify.js'
+import type { VerifiedAttestation } from '../liveness/attestation.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
-/** What a {@link RecordFinder} needs. */
 /** The parts of a libp2p node record searches use: lookup streams and the DHT. */
 export type RecordFinderComponents = Pick<NetgetLibp2p, 'dialProtocol' | 'contentRouting'> & { services: Pick<NetgetServices, 'dht'> }
 
+/** What a {@link RecordFinder} needs. */
 export interface RecordFinderInit {
   libp2p: RecordFinderComponents
   network: string
@@ -28,12 +29,16 @@ export interface FindRecordsOptions {
   thorough?: boolean
   /** Called with every verified record as it arrives, before the search ends. */
   onRecord?(record: VerifiedRecord): void
+  /** Ask registries for their liveness attestations. @default false */
+  health?: boolean
 }
 
 /** How a search went. */
 export interface FindRecordsResult {
   /** The newest verified record of each instance, withdrawals included. */
   records: Map<string, VerifiedRecord>
+  /** The verified attestations of each publisher, one per registry at most (with `health`). */
+  attestations: Map<string, VerifiedAttestation[]>
   /** Registries that answered the lookup. */
   registriesAnswered: number
   /** Whether the DHT was walked. */
@@ -53,7 +58,18 @@ export class RecordFinder {
 
   constructor (init: RecordFinderInit) {
     this.init = init
-    this.lookups = new LookupClient({ libp2p: init.libp2p, network: init.network, log: init.log, checkPublisher: init.checkPublisher })
+    this.lookups = new LookupClient({
+      libp2p: init.libp2p,
+      network: init.network,
+      log: init.log,
+      checkPublisher: init.checkPublisher,
+      trustedRegistry: peerId => init.registries.connected().some(registry => registry.peerId.toString() === peerId)
+    })
+  }
+
+  /** The warm lookup streams, for subscriptions. */
+  get client (): LookupClient {
+    return this.lookups
   }
 
   /** Closes the warm lookup streams. */
@@ -72,10 +88,15 @@ export class RecordFinder {
       }
     }
 
+    const attestations = new Map<string, VerifiedAttestation[]>()
+    const attest = (attestation: VerifiedAttestation): void => {
+      const known = attestations.get(attestation.peerId) ?? []
+      attestations.set(attestation.peerId, [...known.filter(other => other.registry !== attestation.registry), attestation])
+    }
     const registries = this.init.registries.connected()
     const answers = await Promise.allSettled(registries.map(async registry => {
       // each request's own timeout starts when it is sent (see LookupClient)
-      await this.lookups.lookup(registry.peerId, name, options.signal, accept, this.init.requestTimeout)
+      await this.lookups.lookup(registry.peerId, name, options.signal, { onRecord: accept, onAttestation: attest }, this.init.requestTimeout, options.health === true)
     }))
     const registriesAnswered = answers.filter(answer => answer.status === 'fulfilled').length
     answers.forEach((answer, index) => {
@@ -92,7 +113,7 @@ export class RecordFinder {
       await this.walkDht(name, options.signal, accept)
     }
 
-    return { records, registriesAnswered, walkedDht }
+    return { records, attestations, registriesAnswered, walkedDht }
   }
 
   private async walkDht (name: string, signal: AbortSignal, accept: (record: VerifiedRecord) => void): Promise<void> {

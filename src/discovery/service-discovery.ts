@@ -1,24 +1,34 @@
 import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
 import { byHealth, matchesFilter, toInstance } from '../instances/instances.js'
+import { attestedHealth, localHealth } from '../liveness/instance-health.js'
+import type { AnswerCache } from './answer-cache.js'
 import type { RecordFinder } from './record-finder.js'
 import type { HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
-import type { DiscoverOptions, ServiceInstance } from '../types.js'
+import type { DiscoverOptions, InstanceHealth, ServiceInstance } from '../types.js'
 
 /** What a {@link ServiceDiscovery} needs. */
 export interface ServiceDiscoveryComponents {
   network: string
   records: Pick<RecordFinder, 'findRecords'>
   health: Pick<HealthMonitor<VerifiedRecord>, 'health' | 'observe' | 'untrack'>
+  /** Where each verified answer is kept for `allowStale`. */
+  cache?: AnswerCache
   /** Most health pings one discovery runs at once. @default DISCOVERY_CONCURRENT_CHECKS (16) */
   concurrentChecks?: number
 }
 
 /**
  * The discovery pipeline behind `discoverServiceNode()`: verified records
- * (registries first, the DHT when needed), then health, filter and order,
- * or a ServiceNotFoundError saying what was seen and who was asked.
+ * and attestations (registries first, the DHT when needed), then health,
+ * filter and order, or a ServiceNotFoundError saying what was seen and who
+ * was asked.
+ *
+ * Health (see {@link DiscoverOptions.checkHealth}): a valid attestation of a
+ * trusted registry decides; this node pings only instances no registry
+ * attests (or every instance with `'local'`, where a failed ping of its own
+ * never drops an instance a registry attests alive).
  */
 export class ServiceDiscovery {
   private readonly components: ServiceDiscoveryComponents
@@ -31,14 +41,16 @@ export class ServiceDiscovery {
   async discover (name: string, options: DiscoverOptions & { signal: AbortSignal }): Promise<ServiceInstance[]> {
     const { records: finder, health, network } = this.components
     const { signal } = options
+    const mode = options.checkHealth ?? true
     const found = await finder.findRecords(name, {
       signal,
       thorough: options.thorough,
+      health: true,
       onRecord: options.onInstance === undefined
         ? undefined
         : record => {
           if (!record.withdrawn) {
-            options.onInstance?.(toInstance(record, health.health(record.peerId)))
+            options.onInstance?.(toInstance(record, localHealth(health.health(record.peerId))))
           }
         }
     })
@@ -60,24 +72,63 @@ export class ServiceDiscovery {
     await Promise.all(Array.from({ length: Math.min(live.length, this.components.concurrentChecks ?? DISCOVERY_CONCURRENT_CHECKS) }, async () => {
       while (next < live.length && !signal.aborted) {
         const index = next++
-        instances[index] = toInstance(live[index], await health.observe(live[index], { signal, ping: options.checkHealth }))
+        const record = live[index]
+        instances[index] = toInstance(record, await this.healthOf(record, attestedHealth(found.attestations.get(record.peerId), now), mode, signal))
       }
     }))
     signal.throwIfAborted()
+    this.components.cache?.set(name, instances)
 
-    const matches = instances
-      .filter(instance => options.includeUnhealthy === true || instance.health.status !== 'unhealthy')
-      .filter(instance => matchesFilter(instance, options.filter))
-      .sort(byHealth)
-
-    if (matches.length === 0) {
+    return select(instances, options, () => {
       const seen = instances.length === 0 ? 'no live record' : `${instances.length} instance(s), none healthy or matching the filter`
       const asked = `asked ${found.registriesAnswered} registr${found.registriesAnswered === 1 ? 'y' : 'ies'}${found.walkedDht ? ' and the DHT' : ''}`
-      throw new ServiceNotFoundError(`No live instance of "${name}" on network "${network}" (${seen}; ${asked})`, name, network, {
+      return new ServiceNotFoundError(`No live instance of "${name}" on network "${network}" (${seen}; ${asked})`, name, network, {
         report: { registriesAnswered: found.registriesAnswered, walkedDht: found.walkedDht, instancesSeen: instances.length }
       })
+    })
+  }
+
+  /**
+   * The last verified answer for `name`, marked stale, filtered like a
+   * discovery; undefined if there is none or every record in it expired.
+   */
+  stale (name: string, options: DiscoverOptions): ServiceInstance[] | undefined {
+    const cached = this.components.cache?.get(name)
+
+    if (cached === undefined) {
+      return undefined
     }
 
-    return matches
+    try {
+      return select(cached, options, () => new Error('none'))
+    } catch {
+      return undefined
+    }
   }
+
+  private async healthOf (record: VerifiedRecord, attested: InstanceHealth | undefined, mode: DiscoverOptions['checkHealth'], signal: AbortSignal): Promise<InstanceHealth> {
+    const { health } = this.components
+
+    if (mode !== 'local') {
+      // an attestation needs no dial; without one, ping only if allowed
+      return attested ?? localHealth(await health.observe(record, { signal, ping: mode !== false }))
+    }
+
+    const local = localHealth(await health.observe(record, { signal, ping: true }))
+    return local.status !== 'healthy' && attested?.status === 'healthy' ? attested : local
+  }
+}
+
+/** Applies `includeUnhealthy`, the filter and the order; throws `notFound()` if nothing is left. */
+function select (instances: ServiceInstance[], options: DiscoverOptions, notFound: () => Error): ServiceInstance[] {
+  const matches = instances
+    .filter(instance => options.includeUnhealthy === true || instance.health.status !== 'unhealthy')
+    .filter(instance => matchesFilter(instance, options.filter))
+    .sort(byHealth)
+
+  if (matches.length === 0) {
+    throw notFound()
+  }
+
+  return matches
 }

@@ -1,9 +1,9 @@
 import type { Health } from '../health/health-monitor.js'
-import type { VerifiedRecord } from '../records/verify.js'
-import type { DiscoverOptions, ServiceInstance } from '../types.js'
+import type { ServiceRecord } from '../records/record.js'
+import type { DiscoverOptions, InstanceHealth, ServiceInstance } from '../types.js'
 
-/** A verified record and its measured health, as discovery returns it. */
-export function toInstance (record: VerifiedRecord, health: Health): ServiceInstance {
+/** A verified record and its health, as discovery returns it. */
+export function toInstance (record: ServiceRecord, health: InstanceHealth): ServiceInstance {
   return {
     peerId: record.peerId,
     name: record.name,
@@ -12,7 +12,7 @@ export function toInstance (record: VerifiedRecord, health: Health): ServiceInst
     metadata: record.metadata,
     seq: record.seq,
     expiresAt: record.expiresAt,
-    health: { status: health.status, rttMs: health.rttMs, lastSeen: health.lastSeen }
+    health: { ...health }
   }
 }
 

@@ -27,6 +27,12 @@ export interface LookupRequest {
   cursor?: string
   /** Most records in the answer, 1..1000. @default 1000 */
   limit?: number
+  /** Ask for the registry's liveness attestations of the records' publishers (§12). @default false */
+  health?: boolean
+  /** Also push this service's changes on this stream until unsubscribed (§13). @default false */
+  subscribe?: boolean
+  /** Stop the pushes of this service on this stream; answered with `{"count": 0}` (§13). @default false */
+  unsubscribe?: boolean
 }
 
 /** A lookup answer's header. */
@@ -35,7 +41,30 @@ export interface LookupHeader {
   count: number
   /** The cursor of the next page, if there are more records. */
   next?: string
+  /** How many attestation frames follow the record frames (requests with `health`). */
+  attestations?: number
+  /** True if the registry took the request's `subscribe` and will push changes. */
+  subscribed?: boolean
 }
+
+/**
+ * A push frame: changes of a subscribed service, sent between answers. It is
+ * followed by `count` record frames (new or replaced records, withdrawals
+ * included), then `attestations` attestation frames (§13).
+ */
+export interface LookupPush {
+  /** The service name. */
+  push: string
+  count: number
+  attestations: number
+  /** Publishers whose record the registry no longer holds (expired or deleted). */
+  removed: string[]
+  /** True if the registry dropped changes (the subscriber read too slowly): look the service up again. */
+  resync: boolean
+}
+
+/** What a server frame is: the next answer's header, or a push. */
+export type ServerFrame = { kind: 'answer', header: LookupHeader } | { kind: 'push', push: LookupPush }
 
 /** Decodes a request frame. Throws InvalidRecordError naming what is wrong. */
 export function decodeLookupRequest (bytes: Uint8Array): LookupRequest {
@@ -45,7 +74,7 @@ export function decodeLookupRequest (bytes: Uint8Array): LookupRequest {
     throw new InvalidRecordError('Lookup request must be {"name": "<service name>"}')
   }
 
-  const { name, cursor, limit } = message
+  const { name, cursor, limit, health, subscribe, unsubscribe } = message
 
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH)) {
     throw new InvalidRecordError(`Lookup request "cursor" must be the "next" string of a previous answer (1..${MAX_CURSOR_LENGTH} characters)`)
@@ -55,7 +84,31 @@ export function decodeLookupRequest (bytes: Uint8Array): LookupRequest {
     throw new InvalidRecordError(`Lookup request "limit" must be an integer 1..${MAX_LOOKUP_RESULTS}`)
   }
 
-  return { name, cursor: cursor as string | undefined, limit: limit as number | undefined }
+  for (const [flag, value] of [['health', health], ['subscribe', subscribe], ['unsubscribe', unsubscribe]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new InvalidRecordError(`Lookup request "${flag}" must be true or false`)
+    }
+  }
+
+  if (subscribe === true && unsubscribe === true) {
+    throw new InvalidRecordError('Lookup request cannot both "subscribe" and "unsubscribe"')
+  }
+
+  const request: LookupRequest = { name, cursor: cursor as string | undefined, limit: limit as number | undefined }
+
+  if (health === true) {
+    request.health = true
+  }
+
+  if (subscribe === true) {
+    request.subscribe = true
+  }
+
+  if (unsubscribe === true) {
+    request.unsubscribe = true
+  }
+
+  return request
 }
 
 /** Encodes a request; without a cursor or limit it is the version 1 request `{"name": …}`. */
@@ -63,8 +116,8 @@ export function encodeLookupRequest (request: LookupRequest): Uint8Array {
   return uint8ArrayFromString(JSON.stringify(request))
 }
 
-/** Encodes the header frame: how many record frames follow and the next cursor, or an error. */
-export function encodeLookupHeader (header: LookupHeader | { error: string }): Uint8Array {
+/** Encodes the header frame: how many record frames follow and the next cursor, or an error; or a push frame. */
+export function encodeLookupHeader (header: LookupHeader | LookupPush | { error: string }): Uint8Array {
   return uint8ArrayFromString(JSON.stringify(header))
 }
 
@@ -73,7 +126,26 @@ export function encodeLookupHeader (header: LookupHeader | { error: string }): U
  * `maxCount` (the request's limit).
  */
 export function decodeLookupHeader (bytes: Uint8Array, maxCount = MAX_LOOKUP_RESULTS): LookupHeader {
+  const frame = decodeServerFrame(bytes, maxCount)
+
+  if (frame.kind === 'push') {
+    throw new InvalidRecordError('Lookup response header must be {"count": …}, not a push')
+  }
+
+  return frame.header
+}
+
+/**
+ * Decodes a frame the registry sends where a header is due: a push (a
+ * subscribed service's changes) or the next answer's header. Throws on an
+ * error header or a malformed frame.
+ */
+export function decodeServerFrame (bytes: Uint8Array, maxCount = MAX_LOOKUP_RESULTS): ServerFrame {
   const message = parseJson(bytes, 'response header')
+
+  if (isPlainObject(message) && message.push !== undefined) {
+    return { kind: 'push', push: decodePush(message) }
+  }
 
   if (isPlainObject(message) && typeof message.error === 'string') {
     throw new InvalidRecordError(`Registry refused the lookup: ${message.error.slice(0, 200)}`)
@@ -83,13 +155,46 @@ export function decodeLookupHeader (bytes: Uint8Array, maxCount = MAX_LOOKUP_RES
     throw new InvalidRecordError(`Lookup response header must be {"count": 0..${maxCount}}`)
   }
 
-  const { count, next } = message
+  const { count, next, attestations, subscribed } = message
 
   if (next !== undefined && (typeof next !== 'string' || next.length === 0 || next.length > MAX_CURSOR_LENGTH)) {
     throw new InvalidRecordError(`Lookup response header "next" must be a string of 1..${MAX_CURSOR_LENGTH} characters`)
   }
 
-  return { count: count as number, next: next as string | undefined }
+  if (attestations !== undefined && (!Number.isSafeInteger(attestations) || (attestations as number) < 0 || (attestations as number) > (count as number))) {
+    throw new InvalidRecordError('Lookup response header "attestations" must be an integer 0..count')
+  }
+
+  const header: LookupHeader = { count: count as number, next: next as string | undefined }
+
+  if (attestations !== undefined && attestations !== 0) {
+    header.attestations = attestations as number
+  }
+
+  if (subscribed === true) {
+    header.subscribed = true
+  }
+
+  return { kind: 'answer', header }
+}
+
+function decodePush (message: Record<string, unknown>): LookupPush {
+  const { push, count, attestations, removed, resync } = message
+
+  if (typeof push !== 'string' || !SERVICE_NAME_PATTERN.test(push)) {
+    throw new InvalidRecordError('Push frame "push" must be a service name')
+  }
+
+  if (!Number.isSafeInteger(count) || (count as number) < 0 || (count as number) > MAX_LOOKUP_RESULTS ||
+    (attestations !== undefined && (!Number.isSafeInteger(attestations) || (attestations as number) < 0 || (attestations as number) > MAX_LOOKUP_RESULTS))) {
+    throw new InvalidRecordError(`Push frame "count" and "attestations" must be integers 0..${MAX_LOOKUP_RESULTS}`)
+  }
+
+  if (removed !== undefined && (!Array.isArray(removed) || removed.length > MAX_LOOKUP_RESULTS || removed.some(peerId => typeof peerId !== 'string' || peerId.length > 128))) {
+    throw new InvalidRecordError(`Push frame "removed" must be at most ${MAX_LOOKUP_RESULTS} peer IDs`)
+  }
+
+  return { push, count: count as number, attestations: (attestations as number | undefined) ?? 0, removed: (removed as string[] | undefined) ?? [], resync: resync === true }
 }
 
 function parseJson (bytes: Uint8Array, what: string): unknown {

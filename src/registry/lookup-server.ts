@@ -6,7 +6,9 @@ import { InvalidRecordError } from '../errors.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
-import type { LookupRequest } from '../protocol/lookup-messages.js'
+import type { StreamSubscriptions, SubscriptionHub } from './subscriptions.js'
+import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
+import type { IndexedRecord } from './record-index.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
 import type { ByteStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
@@ -17,6 +19,10 @@ export interface LookupServerInit {
   network: string
   index: Pick<RecordIndex, 'page' | 'envelopes'>
   log: Logger
+  /** The latest signed liveness attestation of a publisher, for requests with `health` (§12). @default none: no attestations */
+  attestation?(peerId: string): Uint8Array | Promise<Uint8Array | undefined> | undefined
+  /** Subscriptions, for requests with `subscribe` (§13). @default none: `subscribe` is not taken */
+  subscriptions?: SubscriptionHub
   /** Concurrent lookup streams allowed per connection. @default 32 */
   maxInboundStreams?: number
   /** Most envelope bytes in one answer. @default MAX_LOOKUP_PAGE_BYTES (1 MiB) */
@@ -76,7 +82,7 @@ export class LookupServer {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const { log, index } = this.init
+    const { log } = this.init
     const bytes = byteStream(stream, { maxBufferSize: MAX_LOOKUP_READ_BUFFER })
     const refusal = await this.init.authorize?.(connection)
 
@@ -86,11 +92,34 @@ export class LookupServer {
       return
     }
 
+    // answers and pushes are written one at a time, each as one write
+    let writing: Promise<void> = Promise.resolve()
+    const write = async (data: Uint8Array[], signal?: AbortSignal): Promise<void> => {
+      const next = writing.then(async () => { await bytes.write(frames(data), { signal: signal ?? AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT) }) })
+      writing = next.catch(() => {})
+      await next
+    }
+    let subscriptions: StreamSubscriptions | undefined
+
+    try {
+      await this.answer(stream, connection, bytes, write, () => {
+        subscriptions ??= this.init.subscriptions?.open({ write })
+        return subscriptions
+      }, () => (subscriptions?.names.size ?? 0) > 0)
+    } finally {
+      subscriptions?.close()
+    }
+  }
+
+  private async answer (stream: Stream, connection: Connection, bytes: ByteStream<Stream>, write: (data: Uint8Array[], signal?: AbortSignal) => Promise<void>, subscriptions: () => StreamSubscriptions | undefined, subscribed: () => boolean): Promise<void> {
+    const { log, index } = this.init
+
     while (stream.status === 'open') {
       let request: LookupRequest
 
       try {
-        const frame = await readRequestFrame(bytes)
+        // a stream with subscriptions stays open while idle: the pushes are its point
+        const frame = await readRequestFrame(bytes, subscribed())
 
         if (frame === undefined) {
           // the asker is done (closed its side), went idle, or went away
@@ -117,16 +146,38 @@ export class LookupServer {
         let page
 
         try {
-          page = index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
+          page = request.unsubscribe === true ? { records: [] } : index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
           log('bad lookup cursor from %p - %e', connection.remotePeer, err)
           await refuse(stream, bytes, (err as Error).message)
           return
         }
 
+        const header: LookupHeader = { count: 0 }
+
+        if (request.subscribe === true || request.unsubscribe === true) {
+          const streamSubscriptions = subscriptions()
+
+          if (request.unsubscribe === true) {
+            streamSubscriptions?.hub.remove(request.name, streamSubscriptions)
+          } else if (streamSubscriptions?.hub.add(request.name, streamSubscriptions) === true) {
+            header.subscribed = true
+          }
+        }
+
         const envelopes = await index.envelopes(page.records)
-        const header = encodeLookupHeader(page.next === undefined ? { count: envelopes.length } : { count: envelopes.length, next: page.next })
-        await bytes.write(frames([header, ...envelopes]), { signal })
+        const attestations = request.health === true ? await currentAttestations(this.init.attestation, page.records) : []
+        header.count = envelopes.length
+
+        if (page.next !== undefined) {
+          header.next = page.next
+        }
+
+        if (attestations.length > 0) {
+          header.attestations = attestations.length
+        }
+
+        await write([encodeLookupHeader(header), ...envelopes, ...attestations], signal)
         log.trace('answered lookup of %s from %p with %d records%s', request.name, connection.remotePeer, envelopes.length, page.next === undefined ? '' : ' and a cursor')
       } catch (err) {
         log('lookup stream from %p failed - %e', connection.remotePeer, err)
@@ -137,17 +188,38 @@ export class LookupServer {
   }
 }
 
+/** The current attestations of the live records' publishers, as the registry signed them. */
+async function currentAttestations (attestation: LookupServerInit['attestation'], records: IndexedRecord[]): Promise<Uint8Array[]> {
+  if (attestation === undefined) {
+    return []
+  }
+
+  const envelopes: Uint8Array[] = []
+
+  for (const record of records) {
+    // a promise only for a publisher whose first attestation is being signed
+    const envelope = record.withdrawn ? undefined : attestation(record.peerId)
+    const ready = envelope instanceof Promise ? await envelope : envelope
+
+    if (ready !== undefined) {
+      envelopes.push(ready)
+    }
+  }
+
+  return envelopes
+}
+
 /**
- * Reads one request frame: undefined if the asker closed its side (or
- * stayed idle for {@link LOOKUP_IDLE_TIMEOUT}) before a first byte; throws
+ * Reads one request frame: undefined if the asker closed its side (or, with
+ * `keepIdle` false, stayed idle for {@link LOOKUP_IDLE_TIMEOUT}) before a first byte; throws
  * FrameError on a bad length prefix or an oversized frame, and the stream's
  * error if the rest did not arrive within {@link DEFAULT_REQUEST_TIMEOUT}.
  */
-async function readRequestFrame (bytes: ByteStream<Stream>): Promise<Uint8Array | undefined> {
+async function readRequestFrame (bytes: ByteStream<Stream>, keepIdle: boolean): Promise<Uint8Array | undefined> {
   let first: number
 
   try {
-    first = (await bytes.read({ bytes: 1, signal: AbortSignal.timeout(LOOKUP_IDLE_TIMEOUT) })).get(0)
+    first = (await bytes.read({ bytes: 1, signal: keepIdle ? undefined : AbortSignal.timeout(LOOKUP_IDLE_TIMEOUT) })).get(0)
   } catch (err) {
     if ((err as Error).name === 'StreamBufferError') {
       throw err

@@ -41,6 +41,13 @@ export interface RecordIndexInit {
   quotas?: Partial<StoreQuotas>
 }
 
+/** A change of what the index holds: `record` is the new one, undefined when the instance's record is gone. */
+export interface IndexChange {
+  name: string
+  peerId: string
+  record?: IndexedRecord
+}
+
 /** Which records of a service one lookup answer holds. */
 export interface PageOptions {
   /** Where the previous page ended (its `next`), or none for the first page. */
@@ -93,6 +100,9 @@ export class RecordIndex {
   private readonly recordPrefix: string
   private readonly log: Logger
   private readonly byName = new Map<string, Map<string, IndexedRecord>>()
+  /** The names each signer has a record under. */
+  private readonly byPeer = new Map<string, Set<string>>()
+  private readonly listeners = new Set<(change: IndexChange) => void>()
   private readonly rate: PutRate
   private peers?: IndexPeers
   private readonly onConnectionClose = (event: CustomEvent<Connection>): void => {
@@ -113,6 +123,22 @@ export class RecordIndex {
       onPut: (key, _value, admitted) => { if (admitted !== undefined) { this.add(admitted) } },
       onDelete: (key) => { this.remove(key) }
     })
+  }
+
+  /** Calls `listener` on every record stored, replaced or removed; returns the function that stops it. */
+  onChange (listener: (change: IndexChange) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** The stored record of one instance. */
+  record (name: string, peerId: string): IndexedRecord | undefined {
+    return this.get(name, peerId)
+  }
+
+  /** The names a signer has records under (withdrawals included). */
+  namesOf (peerId: string): string[] {
+    return [...(this.byPeer.get(peerId) ?? [])]
   }
 
   /** Lets the index see who is connected (ranking, and direct vs relayed puts). */
@@ -388,6 +414,25 @@ export class RecordIndex {
 
     instances.set(record.peerId, record)
     this.usage.add(record)
+    let names = this.byPeer.get(record.peerId)
+
+    if (names === undefined) {
+      names = new Set()
+      this.byPeer.set(record.peerId, names)
+    }
+
+    names.add(record.name)
+    this.emit({ name: record.name, peerId: record.peerId, record })
+  }
+
+  private emit (change: IndexChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.log.error('an index listener failed - %e', err)
+      }
+    }
   }
 
   private remove (key: Key): void {
@@ -410,6 +455,15 @@ export class RecordIndex {
     if (instances.size === 0) {
       this.byName.delete(parts.name)
     }
+
+    const names = this.byPeer.get(parts.peerId)
+    names?.delete(parts.name)
+
+    if (names?.size === 0) {
+      this.byPeer.delete(parts.peerId)
+    }
+
+    this.emit({ name: parts.name, peerId: parts.peerId })
   }
 
   private async read (key: Key, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {

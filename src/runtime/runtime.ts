@@ -2,12 +2,17 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ChannelService } from '../channel/channel-service.js'
 import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
+import { AnswerCache } from '../discovery/answer-cache.js'
+import { InstancePicker } from '../discovery/pick-instance.js'
 import { RecordFinder } from '../discovery/record-finder.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import { ServiceDiscovery } from '../discovery/service-discovery.js'
 import { CredentialError, InvalidOptionsError, ListenError, NotStartedError, UnsupportedOperationError } from '../errors.js'
 import { HealthMonitor } from '../health/health-monitor.js'
 import { loadOrCreateKey, lockDataDir, openSeqMark } from '../identity/key-store.js'
 import { toInstance } from '../instances/instances.js'
+import { localHealth, registryHealth } from '../liveness/instance-health.js'
+import { PublisherLiveness } from '../liveness/publisher-liveness.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
 import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
@@ -16,10 +21,15 @@ import { LookupServer } from '../registry/lookup-server.js'
 import { RecordIndex } from '../registry/record-index.js'
 import { RecordPruner } from '../registry/record-pruner.js'
 import { listIndexedServices } from '../registry/service-list.js'
+import { SubscriptionHub } from '../registry/subscriptions.js'
 import { Announcer } from '../service/announcer.js'
 import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
+import { ServiceWatch } from '../watch/service-watch.js'
+import type { WatchOptions } from '../watch/service-watch.js'
+import type { LookupClient } from '../discovery/lookup-client.js'
+import type { PickOptions } from '../discovery/pick-instance.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { CreateNodeInit, NetgetLibp2p } from '../libp2p/create-node.js'
 import type { ServiceRecord } from '../records/record.js'
@@ -50,6 +60,11 @@ interface Run {
   index?: RecordIndex
   lookupServer?: LookupServer
   pruner?: RecordPruner
+  /** Registries only: the liveness of connected publishers, and the watchers of each service. */
+  liveness?: PublisherLiveness
+  subscriptions?: SubscriptionHub
+  /** Ends the liveness monitor's view of the index. */
+  stopTracking?: () => void
   /** Closed networks only. */
   trust?: NetworkTrust
   trustService?: TrustService
@@ -75,6 +90,10 @@ export class Runtime implements Startable {
   /** Channels; the handler of incoming ones holds across restarts. */
   readonly channels: ChannelService
   private run?: Run
+  /** The running node's lookup streams, for watches. */
+  private lookups?: LookupClient
+  private readonly watches = new Set<ServiceWatch>()
+  private readonly picker = new InstancePicker(async (instance, signal) => this.ping(multiaddr(instance.multiaddrs[0]), signal))
 
   constructor (init: RuntimeInit, events: RuntimeEvents) {
     this.init = init
@@ -131,8 +150,11 @@ export class Runtime implements Startable {
       index?.attach(libp2p)
       await this.startLibp2p(libp2p)
       run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
+      this.lookups = run.records.client
       gate.trustService = run.trustService
       await run.trustService?.start()
+      run.liveness?.start()
+      run.subscriptions?.start()
       await run.lookupServer?.start()
       run.pruner?.start()
       run.registries.start()
@@ -190,8 +212,62 @@ export class Runtime implements Startable {
   /** The discovery pipeline; see `Netget.discoverServiceNode()`. */
   async discover (name: string, options: DiscoverOptions & { signal: AbortSignal }): Promise<ServiceInstance[]> {
     const run = this.require()
-    await run.registries.ensureConnected(options.signal)
-    return run.discovery.discover(name, options)
+    const stale = options.allowStale === true ? run.discovery.stale(name, options) : undefined
+
+    if (stale !== undefined && run.registries.connected().length === 0) {
+      // no registry now: the last answer at once, not after the redials time out
+      return stale
+    }
+
+    try {
+      await run.registries.ensureConnected(options.signal)
+      return await run.discovery.discover(name, options)
+    } catch (err) {
+      if (stale !== undefined && run.registries.connected().length === 0 && (err as Error).name !== 'AbortError') {
+        return stale
+      }
+
+      throw err
+    }
+  }
+
+  /** One healthy instance of `name` by a strategy; see `Netget.pickInstance()`. */
+  async pickInstance (name: string, options: PickOptions & { signal: AbortSignal }): Promise<ServiceInstance> {
+    const instances = await this.discover(name, options)
+    return this.picker.pick(name, this.init.config.network, instances, options.strategy ?? 'nearest', options.signal)
+  }
+
+  /**
+   * A live view of one service (see `Netget.watch()`); it subscribes at
+   * every registry as it connects, and ends when the node stops.
+   */
+  watch (name: string, options: WatchOptions = {}): ServiceWatch {
+    const lookups: ServiceWatch['init']['lookups'] = {
+      subscribe: async (...args) => this.requireLookups().subscribe(...args),
+      lookup: async (...args) => this.requireLookups().lookup(...args)
+    }
+    const watch: ServiceWatch = new ServiceWatch({
+      name,
+      lookups,
+      registries: () => this.run?.registries.connected().map(registry => registry.peerId) ?? [],
+      requestTimeout: this.init.config.requestTimeout,
+      log: this.log.newScope('watch'),
+      onClose: () => { this.watches.delete(watch) }
+    }, options)
+
+    if (!watch.closed) {
+      this.watches.add(watch)
+    }
+
+    return watch
+  }
+
+  private requireLookups (): LookupClient {
+    if (this.lookups === undefined) {
+      throw new NotStartedError('The netget node is not started; call start() first')
+    }
+
+    return this.lookups
   }
 
   /** Pings a peer (dialling it first if needed); the RTT in ms, connection set-up excluded. */
@@ -230,7 +306,13 @@ export class Runtime implements Startable {
     }
 
     run.verified ??= new Map()
-    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
+    const liveness = run.liveness
+    const self = run.libp2p.peerId.toString()
+    const instance = (record: VerifiedRecord, health: Parameters<typeof localHealth>[0]): ServiceInstance => {
+      const measured = liveness?.measurement(record.peerId)
+      return toInstance(record, measured === undefined ? localHealth(health) : registryHealth(measured, self))
+    }
+    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance: instance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
   }
 
   /** Adds a registry to the list (kept across restarts) and, if running, dials it. */
@@ -317,8 +399,12 @@ export class Runtime implements Startable {
       onConnected: registry => {
         this.events.onRegistryConnected(registry)
         this.run?.announcer?.refresh()
+        this.watches.forEach(watch => { watch.registryConnected(registry.peerId) })
       },
-      onDisconnected: this.events.onRegistryDisconnected
+      onDisconnected: registry => {
+        this.events.onRegistryDisconnected(registry)
+        this.watches.forEach(watch => { watch.registryDisconnected(registry.peerId) })
+      }
     })
     const checkPublisher = trust === undefined ? undefined : async (record: ServiceRecord): Promise<void> => { await trust.checkPublisher(record) }
     const records = new RecordFinder({ libp2p, network: networkId, checkPublisher, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
@@ -328,8 +414,31 @@ export class Runtime implements Startable {
       timeout: config.healthTimeout,
       failureThreshold: config.healthFailureThreshold,
       log: log.newScope('health'),
-      onChange: (record, current) => { this.events.onHealthChange(toInstance(record, current)) }
+      onChange: (record, current) => { this.events.onHealthChange(toInstance(record, localHealth(current))) }
     })
+    const liveness = index === undefined
+      ? undefined
+      : new PublisherLiveness({
+        libp2p,
+        privateKey: parts.privateKey,
+        network: networkId,
+        interval: config.healthInterval,
+        timeout: config.healthTimeout,
+        failureThreshold: config.healthFailureThreshold,
+        isPublisher: peerId => hasLiveRecord(index, peerId),
+        onChange: peerId => { subscriptions?.attestationChanged(peerId) },
+        log: log.newScope('liveness')
+      })
+    const subscriptions = index === undefined ? undefined : new SubscriptionHub({ index, attestation: peerId => liveness?.attestation(peerId), log: log.newScope('subscriptions') })
+    const stopTracking = index === undefined || liveness === undefined
+      ? undefined
+      : index.onChange(change => {
+        if (hasLiveRecord(index, change.peerId)) {
+          liveness.track(change.peerId)
+        } else {
+          liveness.untrack(change.peerId)
+        }
+      })
 
     return {
       ...parts,
@@ -337,8 +446,11 @@ export class Runtime implements Startable {
       records,
       health,
       trustService,
-      discovery: new ServiceDiscovery({ network: config.network, records, health }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted) }),
+      liveness,
+      subscriptions,
+      stopTracking,
+      discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
@@ -378,11 +490,16 @@ export class Runtime implements Startable {
   }
 
   private async teardown (run: Run): Promise<void> {
+    this.lookups = undefined
+    await Promise.all([...this.watches].map(async watch => { await watch.close() }))
     run.announcer?.stop()
     run.health.stop()
     run.records.stop()
     run.registries.stop()
     run.pruner?.stop()
+    run.stopTracking?.()
+    run.subscriptions?.stop()
+    run.liveness?.stop()
     await run.trustService?.stop()
     await this.channels.detach()
     await run.lookupServer?.stop().catch(() => {})
@@ -391,6 +508,14 @@ export class Runtime implements Startable {
     await run.store.close()
     await run.unlock?.()
   }
+}
+
+/** Whether the index holds a live (not withdrawn, not expired) record signed by `peerId`. */
+function hasLiveRecord (index: RecordIndex, peerId: string, now = Date.now()): boolean {
+  return index.namesOf(peerId).some(name => {
+    const record = index.record(name, peerId)
+    return record !== undefined && !record.withdrawn && record.expiresAt > now
+  })
 }
 
 /**

@@ -1,0 +1,271 @@
+import { setMaxListeners } from 'main-event'
+import { MAX_ATTESTATION_TTL, RTT_SMOOTHING } from '../constants.js'
+import { healthWindow } from '../health/health-monitor.js'
+import { isLocalRefusal } from '../health/local-refusal.js'
+import { Slots } from '../health/slots.js'
+import { sealAttestation } from './attestation.js'
+import type { Attestation } from './attestation.js'
+import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
+import type { Connection, Logger, PeerId, PrivateKey } from '@libp2p/interface'
+
+/** The parts of libp2p a registry measures its publishers with. */
+export type LivenessComponents = Pick<NetgetLibp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'> & { services: Pick<NetgetServices, 'ping'> }
+
+/** What a {@link PublisherLiveness} needs. */
+export interface PublisherLivenessInit {
+  libp2p: LivenessComponents
+  privateKey: PrivateKey
+  /** The network id attestations name. */
+  network: string
+  /** Time between two pings of a publisher, in ms (the node's `healthInterval`). */
+  interval: number
+  /** How long one ping may take, in ms (the node's `healthTimeout`). */
+  timeout: number
+  /** Failed pings in a row after which a connected publisher is `down` (the node's `healthFailureThreshold`). */
+  failureThreshold: number
+  /** Most pings in flight at once. @default 32 */
+  maxConcurrentPings?: number
+  log: Logger
+  /** Whether a peer has a live record here (a peer that connects is measured only then). */
+  isPublisher(peerId: string): boolean
+  /** Called when a publisher's status changes, with its new signed attestation. */
+  onChange?(peerId: string, envelope: Uint8Array): void
+}
+
+interface Measured {
+  status: Attestation['status']
+  rttMs?: number
+  measuredAt: number
+  failures: number
+  /** The latest signed attestation. */
+  envelope?: Uint8Array
+  /** Bumped on every measurement, so a slow signature never overwrites a newer one. */
+  version: number
+  /** The signature under way, if any. */
+  signing?: Promise<void>
+  pinging: boolean
+}
+
+/**
+ * A registry's measure of the liveness of the publishers whose records it
+ * holds and that connect to it: `alive` while the publisher is connected and answers libp2p pings
+ * over that connection (one every `interval`), `down` at once when its last
+ * connection closes, or after `failureThreshold` failed pings in a row. Each
+ * measurement is signed as an {@link Attestation} valid for
+ * {@link attestationTtl}; lookup answers carry the latest one (see
+ * docs/PROTOCOL.md §12). A failure caused by this registry itself (its own
+ * stream or dial limits) changes nothing. Publishers are added and removed
+ * by the record index ({@link track}, {@link untrack}), so what it holds is
+ * bounded by the index's quotas.
+ */
+export class PublisherLiveness {
+  private readonly init: PublisherLivenessInit
+  private readonly publishers = new Map<string, Measured>()
+  private readonly slots: Slots
+  private readonly controller = new AbortController()
+  private timer?: ReturnType<typeof setInterval>
+  private readonly ttl: number
+  private readonly onOpen = (event: CustomEvent<Connection>): void => { this.connected(event.detail.remotePeer) }
+  private readonly onClose = (event: CustomEvent<Connection>): void => { this.disconnected(event.detail.remotePeer) }
+
+  constructor (init: PublisherLivenessInit) {
+    this.init = init
+    this.slots = new Slots(init.maxConcurrentPings ?? 32)
+    this.ttl = attestationTtl(init.interval, init.timeout, init.failureThreshold)
+    setMaxListeners(Infinity, this.controller.signal)
+  }
+
+  start (): void {
+    if (this.timer !== undefined) {
+      return
+    }
+
+    this.init.libp2p.addEventListener('connection:open', this.onOpen)
+    this.init.libp2p.addEventListener('connection:close', this.onClose)
+    this.timer = setInterval(() => { this.tick() }, this.init.interval)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.controller.abort()
+    this.init.libp2p.removeEventListener('connection:open', this.onOpen)
+    this.init.libp2p.removeEventListener('connection:close', this.onClose)
+    this.publishers.clear()
+  }
+
+  /** Publishers measured now. */
+  get size (): number {
+    return this.publishers.size
+  }
+
+  /**
+   * Starts measuring a publisher (idempotent) if it is connected to this
+   * registry: alive at once. A publisher that never connected here (its
+   * record came from elsewhere) gets no attestation from this registry.
+   */
+  track (peerId: string): void {
+    if (this.publishers.has(peerId) || this.controller.signal.aborted) {
+      return
+    }
+
+    const connection = this.connection(peerId)
+
+    if (connection === undefined) {
+      return
+    }
+
+    const measured: Measured = { status: 'alive', rttMs: connection.rtt, measuredAt: Date.now(), failures: 0, version: 0, pinging: false }
+    this.publishers.set(peerId, measured)
+    measured.signing = this.sign(peerId, true)
+    // a first RTT now rather than at the next tick
+    void this.ping(peerId, measured)
+  }
+
+  /** Stops measuring a publisher (its last record is gone). */
+  untrack (peerId: string): void {
+    this.publishers.delete(peerId)
+  }
+
+  /**
+   * The latest signed attestation of a tracked publisher: at once if one is
+   * ready, after the first signature if it is under way, undefined if the
+   * publisher is not measured here.
+   */
+  attestation (peerId: string): Uint8Array | Promise<Uint8Array | undefined> | undefined {
+    const measured = this.publishers.get(peerId)
+
+    if (measured?.envelope === undefined && measured?.signing !== undefined) {
+      return measured.signing.then(() => measured.envelope)
+    }
+
+    return measured?.envelope
+  }
+
+  /** The latest measurement of a tracked publisher. */
+  measurement (peerId: string): Pick<Attestation, 'status' | 'rttMs' | 'measuredAt'> | undefined {
+    const measured = this.publishers.get(peerId)
+    return measured === undefined ? undefined : { status: measured.status, rttMs: measured.rttMs, measuredAt: measured.measuredAt }
+  }
+
+  private connection (peerId: string): Connection | undefined {
+    return this.init.libp2p.getConnections().find(connection => connection.remotePeer.toString() === peerId && connection.status === 'open')
+  }
+
+  private connected (peer: PeerId): void {
+    const peerId = peer.toString()
+    const measured = this.publishers.get(peerId)
+
+    if (measured === undefined) {
+      if (this.init.isPublisher(peerId)) {
+        this.track(peerId)
+      }
+    } else if (measured.status === 'down') {
+      this.update(peerId, measured, { status: 'alive', failures: 0 })
+    }
+  }
+
+  private disconnected (peer: PeerId): void {
+    const peerId = peer.toString()
+    const measured = this.publishers.get(peerId)
+
+    if (measured !== undefined && measured.status === 'alive' && this.connection(peerId) === undefined) {
+      this.update(peerId, measured, { status: 'down', rttMs: undefined })
+    }
+  }
+
+  private update (peerId: string, measured: Measured, change: Partial<Pick<Measured, 'status' | 'rttMs' | 'failures'>>): void {
+    const changed = change.status !== undefined && change.status !== measured.status
+    Object.assign(measured, change, { measuredAt: Date.now() })
+    void this.sign(peerId, changed)
+  }
+
+  private async sign (peerId: string, notify: boolean): Promise<void> {
+    const measured = this.publishers.get(peerId)
+
+    if (measured === undefined) {
+      return
+    }
+
+    const version = ++measured.version
+
+    try {
+      const envelope = await sealAttestation({
+        network: this.init.network,
+        peerId,
+        status: measured.status,
+        rttMs: measured.rttMs,
+        measuredAt: measured.measuredAt,
+        expiresAt: measured.measuredAt + this.ttl
+      }, this.init.privateKey)
+
+      if (this.publishers.get(peerId) === measured && measured.version === version) {
+        measured.envelope = envelope
+
+        if (notify) {
+          this.init.onChange?.(peerId, envelope)
+        }
+      }
+    } catch (err) {
+      this.init.log.error('signing the attestation of %s failed - %e', peerId, err)
+    }
+  }
+
+  /** Pings every connected publisher without a ping in flight; re-signs the attestations of the others. */
+  private tick (): void {
+    for (const [peerId, measured] of this.publishers) {
+      if (measured.pinging) {
+        continue
+      }
+
+      if (this.connection(peerId) === undefined) {
+        this.update(peerId, measured, { status: 'down', rttMs: undefined })
+      } else {
+        void this.ping(peerId, measured)
+      }
+    }
+  }
+
+  private async ping (peerId: string, measured: Measured): Promise<void> {
+    measured.pinging = true
+    const outer = this.controller.signal
+    let release: (() => void) | undefined
+
+    try {
+      release = await this.slots.acquire(outer)
+      const connection = this.connection(peerId)
+
+      if (connection === undefined) {
+        this.update(peerId, measured, { status: 'down', rttMs: undefined })
+        return
+      }
+
+      const signal = AbortSignal.any([outer, AbortSignal.timeout(this.init.timeout)])
+      const started = performance.now()
+      await this.init.libp2p.services.ping.ping(connection.remotePeer, { signal })
+      const sample = performance.now() - started
+      const rttMs = measured.rttMs === undefined ? sample : measured.rttMs + RTT_SMOOTHING * (sample - measured.rttMs)
+      this.update(peerId, measured, { status: 'alive', rttMs, failures: 0 })
+    } catch (err) {
+      if (outer.aborted || isLocalRefusal(err)) {
+        return
+      }
+
+      const failures = measured.failures + 1
+      this.init.log('publisher %s did not answer a ping (%d in a row) - %e', peerId, failures, err)
+      this.update(peerId, measured, failures >= this.init.failureThreshold ? { status: 'down', rttMs: undefined, failures } : { failures })
+    } finally {
+      measured.pinging = false
+      release?.()
+    }
+  }
+}
+
+/**
+ * How long an attestation is valid: long enough to outlast the measurements
+ * that may follow before a change (`healthWindow(...) + interval`), at most
+ * {@link MAX_ATTESTATION_TTL}.
+ */
+export function attestationTtl (interval: number, timeout: number, failureThreshold: number): number {
+  return Math.min(MAX_ATTESTATION_TTL, healthWindow(interval, timeout, failureThreshold) + interval)
+}
