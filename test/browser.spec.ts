@@ -25,6 +25,7 @@ interface PageResult {
   register: string
   denied: string
   closedCleanly: boolean
+  watched: { type: string, peerId: string, source: string }
 }
 
 /** A page of another origin that loads the bundle from the registry's HTTP port, as the README shows. */
@@ -38,6 +39,10 @@ window.result = (async () => {
   const netget = new Netget({ network: ${JSON.stringify(network)}, registryNodes: [${JSON.stringify(registry)}], healthInterval: 500, operationTimeout: 8000 })
   try {
     const found = await netget.discoverServiceNode('echo')
+    const watch = netget.watch('echo')
+    const first = await watch[Symbol.asyncIterator]().next()
+    await watch.close()
+    const watched = { type: first.value.type, peerId: first.value.instance.peerId, source: first.value.instance.health.source }
     const rttMs = await netget.ping(found[0].peerId)
     const channel = await netget.openChannel(found[0])
     await channel.send({ hello: 'from chromium' })
@@ -55,7 +60,7 @@ window.result = (async () => {
     const register = await netget.registerWithNetwork().then(() => 'registered', err => err.name)
     const denied = await netget.ping(${JSON.stringify(notDiscovered)}, { signal: AbortSignal.timeout(3000) }).then(() => 'dialled', err => err.name + ': ' + err.message)
     document.getElementById('out').textContent = 'ok ' + JSON.stringify(replies)
-    return { found: found.map(i => ({ peerId: i.peerId, name: i.name, health: i.health.status, multiaddrs: i.multiaddrs })), rttMs, replies, oversized, register, denied, closedCleanly }
+    return { found: found.map(i => ({ peerId: i.peerId, name: i.name, health: i.health.status, multiaddrs: i.multiaddrs })), rttMs, replies, oversized, register, denied, closedCleanly, watched }
   } finally {
     await netget.stop()
   }
@@ -149,6 +154,7 @@ describe('browser (Chromium)', function () {
     expect(result.replies).to.deep.equal([{ hello: 'from chromium' }, { bytes: [7, 8, 9] }])
     expect(result.oversized).to.deep.equal({ name: 'ChannelError', code: 'MESSAGE_TOO_LARGE' })
     expect(result.closedCleanly).to.equal(true)
+    expect(result.watched).to.deep.equal({ type: 'added', peerId: service.peerId, source: 'registry' })
     expect(result.register).to.equal('UnsupportedOperationError')
     expect(result.denied).to.match(/^DialDeniedError|gater/i)
     expect(await page.textContent('#out')).to.match(/^ok /)

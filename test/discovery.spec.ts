@@ -47,6 +47,24 @@ describe('registration and discovery', () => {
     }
   })
 
+  it('shares one search among concurrent discoveries of a name: 200 callers, one lookup at the registry', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api', zone: 'a' } })
+    await service.registerWithNetwork()
+    const client = testnet.createNode()
+    await client.start()
+    const index = (testnet.registries[0] as unknown as { runtime: { run: { index: { page(...args: unknown[]): unknown } } } }).runtime.run.index
+    const page = index.page.bind(index)
+    let lookups = 0
+    index.page = (...args: unknown[]) => { lookups++; return page(...args) }
+
+    const answers = await Promise.all(Array.from({ length: 200 }, async (_, i) => client.discoverServiceNode('api', i % 2 === 0 ? {} : { filter: { zone: 'a' } })))
+    expect(answers.every(found => found.length === 1 && found[0].peerId === service.peerId)).to.equal(true)
+    expect(lookups).to.equal(1)
+    // each caller has its own objects
+    answers[0][0].health.status = 'unknown'
+    expect(answers[1][0].health.status).to.equal('healthy')
+  })
+
   it('narrows results with a metadata filter', async () => {
     for (const region of ['eu', 'us', 'us']) {
       await testnet.createNode({ metadata: { name: 'api', region } }).registerWithNetwork()

@@ -1,9 +1,10 @@
+import { raceSignal } from 'race-signal'
 import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
 import { byHealth, matchesFilter, toInstance } from '../instances/instances.js'
 import { attestedHealth, localHealth } from '../liveness/instance-health.js'
 import type { AnswerCache } from './answer-cache.js'
-import type { RecordFinder } from './record-finder.js'
+import type { FindRecordsResult, RecordFinder } from './record-finder.js'
 import type { HealthMonitor } from '../health/health-monitor.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { DiscoverOptions, InstanceHealth, ServiceInstance } from '../types.js'
@@ -32,15 +33,74 @@ export interface ServiceDiscoveryComponents {
  */
 export class ServiceDiscovery {
   private readonly components: ServiceDiscoveryComponents
+  /** Searches under way, by name and mode. */
+  private readonly searches = new Map<string, SharedSearch>()
 
   constructor (components: ServiceDiscoveryComponents) {
     this.components = components
   }
 
-  /** Every live instance of `name` that passes the options, healthy first; see {@link DiscoverOptions}. */
+  /**
+   * Every live instance of `name` that passes the options, healthy first;
+   * see {@link DiscoverOptions}. Concurrent discoveries of one name with the
+   * same `checkHealth` and `thorough` share one search (each applies its own
+   * filter): a thousand callers asking at once cost the registries one
+   * lookup, not a thousand. The shared search ends when its last caller gives
+   * up.
+   */
   async discover (name: string, options: DiscoverOptions & { signal: AbortSignal }): Promise<ServiceInstance[]> {
-    const { records: finder, health, network } = this.components
-    const { signal } = options
+    const { network } = this.components
+    const answer = options.onInstance === undefined
+      ? await this.shared(name, options)
+      : await this.search(name, options, options.signal)
+
+    // each caller gets its own objects: a shared search's answer is not theirs to change
+    return select(answer.instances.map(instance => ({ ...instance, health: { ...instance.health } })), options, () => {
+      const { instances, found } = answer
+      const seen = instances.length === 0 ? 'no live record' : `${instances.length} instance(s), none healthy or matching the filter`
+      const asked = `asked ${found.registriesAnswered} registr${found.registriesAnswered === 1 ? 'y' : 'ies'}${found.walkedDht ? ' and the DHT' : ''}`
+      return new ServiceNotFoundError(`No live instance of "${name}" on network "${network}" (${seen}; ${asked})`, name, network, {
+        report: { registriesAnswered: found.registriesAnswered, walkedDht: found.walkedDht, instancesSeen: instances.length }
+      })
+    })
+  }
+
+  /** Joins the search under way for the same name and mode, or starts one; leaves it if `options.signal` aborts. */
+  private async shared (name: string, options: DiscoverOptions & { signal: AbortSignal }): Promise<Answer> {
+    const key = JSON.stringify([name, options.checkHealth ?? true, options.thorough === true])
+    let search = this.searches.get(key)
+
+    if (search === undefined) {
+      const controller = new AbortController()
+      const created: SharedSearch = { controller, callers: 0, answer: this.search(name, options, controller.signal) }
+      created.answer.catch(() => {}).finally(() => {
+        if (this.searches.get(key) === created) {
+          this.searches.delete(key)
+        }
+      })
+      this.searches.set(key, created)
+      search = created
+    }
+
+    const joined = search
+    joined.callers++
+
+    try {
+      return await raceSignal(joined.answer, options.signal)
+    } finally {
+      if (--joined.callers === 0 && options.signal.aborted) {
+        joined.controller.abort(options.signal.reason)
+
+        if (this.searches.get(key) === joined) {
+          this.searches.delete(key)
+        }
+      }
+    }
+  }
+
+  /** One search: records and attestations, then the health of each live instance. */
+  private async search (name: string, options: DiscoverOptions, signal: AbortSignal): Promise<Answer> {
+    const { records: finder, health } = this.components
     const mode = options.checkHealth ?? true
     const found = await finder.findRecords(name, {
       signal,
@@ -78,14 +138,7 @@ export class ServiceDiscovery {
     }))
     signal.throwIfAborted()
     this.components.cache?.set(name, instances)
-
-    return select(instances, options, () => {
-      const seen = instances.length === 0 ? 'no live record' : `${instances.length} instance(s), none healthy or matching the filter`
-      const asked = `asked ${found.registriesAnswered} registr${found.registriesAnswered === 1 ? 'y' : 'ies'}${found.walkedDht ? ' and the DHT' : ''}`
-      return new ServiceNotFoundError(`No live instance of "${name}" on network "${network}" (${seen}; ${asked})`, name, network, {
-        report: { registriesAnswered: found.registriesAnswered, walkedDht: found.walkedDht, instancesSeen: instances.length }
-      })
-    })
+    return { instances, found }
   }
 
   /**
@@ -117,6 +170,19 @@ export class ServiceDiscovery {
     const local = localHealth(await health.observe(record, { signal, ping: true }))
     return local.status !== 'healthy' && attested?.status === 'healthy' ? attested : local
   }
+}
+
+/** What one search found: every live instance with its health, and how the search went. */
+interface Answer {
+  instances: ServiceInstance[]
+  found: Pick<FindRecordsResult, 'registriesAnswered' | 'walkedDht'>
+}
+
+interface SharedSearch {
+  answer: Promise<Answer>
+  controller: AbortController
+  /** Callers waiting for it. */
+  callers: number
 }
 
 /** Applies `includeUnhealthy`, the filter and the order; throws `notFound()` if nothing is left. */

@@ -1,6 +1,7 @@
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
+import { openCertified } from './certified-envelopes.js'
 import { InvalidRecordError } from '../errors.js'
 import type { PrivateKey, Record as Libp2pSignedRecord } from '@libp2p/interface'
 
@@ -58,7 +59,7 @@ export async function openEnvelope (bytes: Uint8Array, domain: string, payloadTy
   let envelope: RecordEnvelope
 
   try {
-    envelope = await RecordEnvelope.openAndCertify(bytes, domain)
+    envelope = await openCertified(bytes, domain)
   } catch (err) {
     throw new InvalidRecordError(`${what} envelope is malformed or its signature is not valid`, { cause: err })
   }

@@ -3,6 +3,7 @@ import { RecordEnvelope } from '@libp2p/peer-record'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { CLOCK_SKEW_TOLERANCE, MAX_RECORD_BYTES, MAX_RECORD_TTL } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
+import { openCertified } from './certified-envelopes.js'
 import { RECORD_DOMAIN, RECORD_PAYLOAD_TYPE, decodeRecord } from './record.js'
 import type { ServiceRecord } from './record.js'
 
@@ -43,7 +44,7 @@ export async function verifyRecord (envelopeBytes: Uint8Array, expect: RecordExp
   let envelope: RecordEnvelope
 
   try {
-    envelope = await RecordEnvelope.openAndCertify(envelopeBytes, RECORD_DOMAIN)
+    envelope = await openCertified(envelopeBytes, RECORD_DOMAIN)
   } catch (err) {
     throw new InvalidRecordError('Record envelope is malformed or its signature is not valid', { cause: err })
   }

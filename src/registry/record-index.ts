@@ -41,6 +41,9 @@ export interface RecordIndexInit {
   quotas?: Partial<StoreQuotas>
 }
 
+/** Most bytes of envelopes a registry keeps in memory for lookup answers. */
+export const ENVELOPE_CACHE_BYTES = 8 * 1024 * 1024
+
 /** A change of what the index holds: `record` is the new one, undefined when the instance's record is gone. */
 export interface IndexChange {
   name: string
@@ -103,6 +106,9 @@ export class RecordIndex {
   /** The names each signer has a record under. */
   private readonly byPeer = new Map<string, Set<string>>()
   private readonly listeners = new Set<(change: IndexChange) => void>()
+  /** Recently served envelopes, by `<name>/<peerId>`, with the `seq` they hold. */
+  private readonly envelopeCache = new Map<string, { seq: number, envelope: Uint8Array }>()
+  private envelopeCacheBytes = 0
   private readonly rate: PutRate
   private peers?: IndexPeers
   private readonly onConnectionClose = (event: CustomEvent<Connection>): void => {
@@ -249,19 +255,50 @@ export class RecordIndex {
     return { records, next: end < ranked.length && end > start ? encodeCursor(ranked[end - 1].rank) : undefined }
   }
 
-  /** The stored envelopes of `records`, in order; a record deleted meanwhile is left out. */
+  /**
+   * The stored envelopes of `records`, in order; a record deleted meanwhile
+   * is left out. The most recently read envelopes (up to
+   * {@link ENVELOPE_CACHE_BYTES}) are kept in memory, by instance and `seq`.
+   */
   async envelopes (records: IndexedRecord[]): Promise<Uint8Array[]> {
     const envelopes: Uint8Array[] = []
 
     for (const record of records) {
+      const id = `${record.name}/${record.peerId}`
+      const cached = this.envelopeCache.get(id)
+
+      if (cached?.seq === record.seq) {
+        envelopes.push(cached.envelope)
+        continue
+      }
+
       const envelope = await this.read(this.storedKey(record.name, record.peerId))
 
       if (envelope !== undefined) {
         envelopes.push(envelope)
+        this.cacheEnvelope(id, record.seq, envelope)
       }
     }
 
     return envelopes
+  }
+
+  private cacheEnvelope (id: string, seq: number, envelope: Uint8Array): void {
+    const previous = this.envelopeCache.get(id)
+
+    if (previous !== undefined) {
+      this.envelopeCache.delete(id)
+      this.envelopeCacheBytes -= previous.envelope.byteLength
+    }
+
+    this.envelopeCache.set(id, { seq, envelope })
+    this.envelopeCacheBytes += envelope.byteLength
+
+    while (this.envelopeCacheBytes > ENVELOPE_CACHE_BYTES) {
+      const [oldest, entry] = this.envelopeCache.entries().next().value as [string, { envelope: Uint8Array }]
+      this.envelopeCache.delete(oldest)
+      this.envelopeCacheBytes -= entry.envelope.byteLength
+    }
   }
 
   /** Deletes expired records from the datastore (and so from the index). */

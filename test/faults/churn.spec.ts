@@ -55,10 +55,15 @@ describe('Churn', function () {
     const victims: HostedNode[] = killedProcesses.flatMap(service => service.nodes)
     const survivors: HostedNode[] = processes.filter((_, p) => p % 2 === 1).flatMap(service => service.nodes)
     for (const name of SERVICES) { expect(survivors.filter(node => node.name === name)).to.have.length(2) }
+    // the observer learns of deaths from the registry's attestations, pushed to its watches: it pings nobody
     const unhealthyAt = new Map<string, number>()
-    observer.addEventListener('instance:unhealthy', event => {
-      if (!unhealthyAt.has(event.detail.peerId)) { unhealthyAt.set(event.detail.peerId, Date.now()) }
-    })
+    const watches = SERVICES.map(name => observer.watch(name))
+    await Promise.all(watches.map(async watch => watch.ready))
+    for (const watch of watches) {
+      watch.addEventListener('health', ({ detail }) => {
+        if (detail.instance.health.status === 'unhealthy' && !unhealthyAt.has(detail.instance.peerId)) { unhealthyAt.set(detail.instance.peerId, Date.now()) }
+      })
+    }
 
     const killedAt = Date.now()
     await Promise.all(killedProcesses.map(async service => service.kill()))
@@ -74,6 +79,7 @@ describe('Churn', function () {
     }
 
     await waitFor(() => victims.every(victim => unhealthyAt.has(victim.peerId)), 10_000, 'every killed instance flagged unhealthy')
+    await Promise.all(watches.map(async watch => { await watch.close() }))
     const delays = victims.map(victim => (unhealthyAt.get(victim.peerId) as number) - killedAt)
     const maxDelay = Math.max(...delays)
 

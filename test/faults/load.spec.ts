@@ -3,6 +3,7 @@
  * 1,000 discoveries at the same time; and one peer runs 1,000 at once over
  * its single registry connection. Every discovery must succeed.
  */
+import { spawn } from 'node:child_process'
 import { expect } from 'chai'
 import { createTestnet } from '../../src/testing/index.js'
 import { tally } from './fixtures/figures.js'
@@ -127,5 +128,25 @@ describe('Load', function () {
 
     expect(outcome.errors).to.deep.equal({})
     expect(outcome.ok).to.equal(DISCOVERIES)
+  })
+
+  it(`under CPU stress (both cores spinning in another process), ${DISCOVERIES} concurrent default discoveries return every live instance`, async () => {
+    // two busy threads in a child process, for this test's duration
+    const spinner = spawn(process.execPath, ['-e', "new (require('node:worker_threads').Worker)('for (;;) {}', { eval: true }); for (;;) {}"], { stdio: 'ignore' })
+
+    try {
+      const client = testnet.createNode()
+      await client.start()
+      // default discovery: health comes from the registry's attestations, so no instance is dropped by a first ping lost to the load
+      const outcome = await discoverAll([client], DISCOVERIES, expected)
+      console.log(`      under CPU stress: ${outcome.ok}/${DISCOVERIES} default discoveries ok in ${outcome.wallMs} ms, p50 ${outcome.p50} ms, p99 ${outcome.p99} ms`)
+      if (Object.keys(outcome.errors).length > 0) { console.log('      errors:', outcome.errors) }
+      tally('load', { underCpuStress: outcome })
+
+      expect(outcome.errors).to.deep.equal({})
+      expect(outcome.ok).to.equal(DISCOVERIES)
+    } finally {
+      spinner.kill('SIGKILL')
+    }
   })
 })
