@@ -64,7 +64,7 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
     const parts = parseRecordKey(key)
 
     if (parts.network !== init.network) {
-      throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`)
+      throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`, { code: 'wrong-network' })
     }
 
     const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher })
@@ -92,11 +92,11 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
     }
 
     if (record.seq < stored.seq) {
-      throw new InvalidRecordError(`Record seq ${record.seq} is older than the stored seq ${stored.seq} (replay)`)
+      throw new InvalidRecordError(`Record seq ${record.seq} is older than the stored seq ${stored.seq} (replay)`, { code: 'stale-seq' })
     }
 
     if (record.seq === stored.seq) {
-      throw new InvalidRecordError(`Record seq ${record.seq} is already stored with other content`)
+      throw new InvalidRecordError(`Record seq ${record.seq} is already stored with other content`, { code: 'stale-seq' })
     }
   }
 }

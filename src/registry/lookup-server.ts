@@ -6,6 +6,7 @@ import { InvalidRecordError } from '../errors.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
+import type { RefusalCode } from '../errors.js'
 import type { LookupRequest } from '../protocol/lookup-messages.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
 import type { ByteStream } from '@libp2p/utils'
@@ -82,7 +83,7 @@ export class LookupServer {
 
     if (refusal !== undefined) {
       log('refused lookups from %p - %s', connection.remotePeer, refusal)
-      await refuse(stream, bytes, refusal, '')
+      await refuse(stream, bytes, refusal, 'not-authorized', '')
       return
     }
 
@@ -102,7 +103,7 @@ export class LookupServer {
       } catch (err) {
         if ((err as Error).name === FrameError.name || (err as Error).name === InvalidRecordError.name) {
           log('bad lookup request from %p - %e', connection.remotePeer, err)
-          await refuse(stream, bytes, (err as Error).message)
+          await refuse(stream, bytes, (err as Error).message, (err as FrameError).name === FrameError.name ? 'too-large' : 'bad-request')
         } else {
           log.trace('lookup stream from %p ended - %e', connection.remotePeer, err)
           stream.abort(err as Error)
@@ -120,7 +121,7 @@ export class LookupServer {
           page = index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
           log('bad lookup cursor from %p - %e', connection.remotePeer, err)
-          await refuse(stream, bytes, (err as Error).message)
+          await refuse(stream, bytes, (err as Error).message, 'bad-cursor')
           return
         }
 
@@ -181,12 +182,12 @@ async function readRequestFrame (bytes: ByteStream<Stream>): Promise<Uint8Array 
   return length === 0 ? new Uint8Array(0) : (await bytes.read({ bytes: length, signal })).subarray()
 }
 
-/** Sends an error header, closes the stream's writable end and resets the stream, all at once. */
-async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, hint = '; send {"name": "<service name>"}'): Promise<void> {
+/** Sends an error header with its reason code (docs/PROTOCOL.md §12), closes the stream's writable end and resets the stream, all at once. */
+async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, code: RefusalCode, hint = '; send {"name": "<service name>"}'): Promise<void> {
   const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
 
   try {
-    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}` })]), { signal })
+    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}`, code })]), { signal })
     await stream.close({ signal })
   } catch {}
 

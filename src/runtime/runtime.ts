@@ -13,6 +13,7 @@ import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
 import { LookupServer } from '../registry/lookup-server.js'
+import { PutServer } from '../registry/put-server.js'
 import { RecordIndex } from '../registry/record-index.js'
 import { RecordPruner } from '../registry/record-pruner.js'
 import { listIndexedServices } from '../registry/service-list.js'
@@ -49,6 +50,7 @@ interface Run {
   /** Registries only. */
   index?: RecordIndex
   lookupServer?: LookupServer
+  putServer?: PutServer
   pruner?: RecordPruner
   /** Closed networks only. */
   trust?: NetworkTrust
@@ -134,6 +136,7 @@ export class Runtime implements Startable {
       gate.trustService = run.trustService
       await run.trustService?.start()
       await run.lookupServer?.start()
+      await run.putServer?.start()
       run.pruner?.start()
       run.registries.start()
       run.health.start()
@@ -339,6 +342,7 @@ export class Runtime implements Startable {
       trustService,
       discovery: new ServiceDiscovery({ network: config.network, records, health }),
       lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted) }),
+      putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
@@ -386,6 +390,7 @@ export class Runtime implements Startable {
     await run.trustService?.stop()
     await this.channels.detach()
     await run.lookupServer?.stop().catch(() => {})
+    await run.putServer?.stop().catch(() => {})
     await run.libp2p.stop()
     run.index?.detach()
     await run.store.close()
