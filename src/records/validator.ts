@@ -28,6 +28,8 @@ export interface RecordValidatorInit {
    * refuse it before any signature is checked: a registry's put rate.
    */
   admitDelivery?(delivery: Delivery, key: Uint8Array): void
+  /** The reader's clock, Unix ms (test vectors fix it). @default Date.now */
+  now?: () => number
 }
 
 /**
@@ -67,7 +69,7 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
       throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`, { code: 'wrong-network' })
     }
 
-    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher })
+    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher, now: init.now?.() })
 
     if (init.datastore == null) {
       return
