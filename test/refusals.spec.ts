@@ -12,7 +12,7 @@ import { putRecord } from '../src/protocol/direct-put.js'
 import { putProtocol } from '../src/protocol/ids.js'
 import { createTestnet } from '../src/testing/index.js'
 import { rejectionOf } from './helpers.js'
-import { signedEntry } from './store-helpers.js'
+import { lookupAll, signedEntry } from './store-helpers.js'
 import type { Netget, NetgetInit, ServiceRecord } from '../src/index.js'
 import type { PutAnswer } from '../src/protocol/put-messages.js'
 import type { Testnet } from '../src/testing/index.js'
@@ -163,5 +163,21 @@ describe('refusals with reason codes', function () {
     const key = await generateKeyPair('Ed25519')
     const answer = await putRecord(node.libp2p, registry.libp2p.peerId, registry.networkId, recordKey(registry.networkId, NAME, ''), await sealRecord(record(key, { network: registry.networkId }), key), AbortSignal.timeout(10_000))
     expect(answer).to.include({ ok: false, code: 'not-authorized', reason: 'missing' })
+  })
+
+  it('a read-restricted registry refuses a lookup with not-authorized, and the lookup client rejects with that code', async () => {
+    const authorityKey = await generateKeyPair('Ed25519')
+    const authority = peerIdFromPrivateKey(authorityKey).toString()
+    const registryKey = await generateKeyPair('Ed25519')
+    const { envelope: registryCredential } = await issueCredential({ network: 'closed', peer: peerIdFromPrivateKey(registryKey).toString(), role: 'registry', ttl: 600_000 }, authorityKey)
+    testnet = await createTestnet(0, { network: 'closed', registries: 0, nodeOptions: { authority } })
+    const registry = await testnet.startRegistry(undefined, { privateKey: registryKey, credential: registryCredential, readRestricted: true })
+    // not a configured registry: a node that may not use it would hang up at once (its trust exchange fails)
+    node = testnet.createNode({ registryNodes: [] })
+    await node.start()
+    await node.libp2p.dial(multiaddr(testnet.registryNodes[0]))
+    const err = await rejectionOf(lookupAll(node, registry.libp2p.peerId, registry.networkId, NAME))
+    expect(err, err.message).to.have.property('name', 'InvalidRecordError')
+    expect(err).to.have.property('code', 'not-authorized')
   })
 })

@@ -182,17 +182,34 @@ async function readRequestFrame (bytes: ByteStream<Stream>): Promise<Uint8Array 
   return length === 0 ? new Uint8Array(0) : (await bytes.read({ bytes: length, signal })).subarray()
 }
 
-/** Sends an error header with its reason code (docs/PROTOCOL.md §12), closes the stream's writable end and resets the stream, all at once. */
+/**
+ * Sends an error header with its reason code (docs/PROTOCOL.md §12), closes
+ * the stream's writable end, and resets the stream unless the asker closes
+ * its side within {@link REFUSAL_LINGER} ms (a reset at once could overtake
+ * the header at the asker).
+ */
 async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, code: RefusalCode, hint = '; send {"name": "<service name>"}'): Promise<void> {
   const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
 
   try {
     await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}`, code })]), { signal })
     await stream.close({ signal })
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, REFUSAL_LINGER)
+      function done (): void { clearTimeout(timer); stream.removeEventListener('close', done); resolve() }
+      stream.addEventListener('close', done)
+
+      if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') {
+        done()
+      }
+    })
   } catch {}
 
   stream.abort(new FrameError(reason))
 }
+
+/** How long a refused asker has to close its side before the stream is reset, in ms. */
+const REFUSAL_LINGER = 1_000
 
 /** Length-prefixes each frame, into one buffer (so one write, one Noise message per chunk). */
 function frames (data: Uint8Array[]): Uint8Array {
