@@ -304,9 +304,11 @@ export class RecordRejectedError extends Error {
   name = 'RecordRejectedError'
   readonly reason: RecordRejectionReason
   /**
-   * The reason code a registry gave (docs/PROTOCOL.md §12), like `quota`
-   * or `not-authorized`; undefined when every refusing registry only reset
-   * a kad `PUT_VALUE` (kad has no room for a reason).
+   * The reason code (docs/PROTOCOL.md §12), like `quota` or
+   * `not-authorized`, as a registry gave it; `stale-seq` also when a
+   * registry that only reset a kad `PUT_VALUE` was found holding a newer
+   * record; undefined when registries only reset the put for another
+   * reason (kad has no room for one).
    */
   readonly code?: RefusalCode
   /** The network of the record. */
