@@ -186,6 +186,9 @@ export const DEFAULT_LOOKUP_CLIENT_LIMIT = 10_000
 /** Most lookup requests a node has sent on one lookup stream and not yet had answered. */
 export const MAX_PIPELINED_LOOKUPS = 16
 
+/** Concurrent record put streams (docs/PROTOCOL.md §5.1) a registry accepts per connection. */
+export const MAX_PUT_STREAMS = 8
+
 /** Most unread request bytes a registry buffers per lookup stream before resetting it. */
 export const MAX_LOOKUP_READ_BUFFER = 64 * 1024
 

@@ -120,14 +120,32 @@ export class AbortError extends Libp2pAbortError {
   }
 }
 
-/** A service record or a protocol message failed verification; the message says which rule it broke. */
+/**
+ * Why a record or a request was refused: the reason codes of
+ * docs/PROTOCOL.md §12, carried by the refusals of netget's own protocols
+ * (the record put, the lookup error header). The list and what each code
+ * means is in `src/protocol/refusals.ts`.
+ */
+export type RefusalCode =
+  'bad-request' | 'too-large' | 'bad-cursor' |
+  'bad-envelope' | 'bad-signature' | 'bad-key-type' | 'wrong-type' | 'bad-record' | 'unsupported-version' |
+  'wrong-peer' | 'wrong-network' | 'wrong-name' | 'bad-key' | 'expired' | 'expiry-too-far' |
+  'stale-seq' | 'not-authorized' | 'quota' | 'rate-limited' | 'internal'
+
+/**
+ * A service record or a protocol message failed verification; the message
+ * says which rule it broke, and `code` (when set) is the reason code for it.
+ */
 export class InvalidRecordError extends InvalidMessageError {
   static name = 'InvalidRecordError'
   name = 'InvalidRecordError'
+  /** The rule broken, as a reason code of docs/PROTOCOL.md §12, when the check that failed names one. */
+  readonly code?: RefusalCode
 
-  constructor (message: string, options?: ErrorOptions) {
+  constructor (message: string, options?: ErrorOptions & { code?: RefusalCode }) {
     super(message)
     withCause(this, options)
+    this.code = options?.code
   }
 }
 
@@ -268,8 +286,9 @@ export class AddressClaimedError extends Error {
 
 /**
  * Why registries refused a record: `stale-seq`, one holds a newer record of
- * this identity; `refused`, they reset the put without a reason (a quota, the
- * put rate, or a credential they do not accept: their log names the rule).
+ * this identity; `refused`, any other refusal (a quota, the put rate, a
+ * credential they do not accept, ...): `RecordRejectedError.code` names the
+ * rule when a registry said it, else only its log does.
  */
 export type RecordRejectionReason = 'stale-seq' | 'refused'
 
@@ -284,6 +303,14 @@ export class RecordRejectedError extends Error {
   static name = 'RecordRejectedError'
   name = 'RecordRejectedError'
   readonly reason: RecordRejectionReason
+  /**
+   * The reason code (docs/PROTOCOL.md §12), like `quota` or
+   * `not-authorized`, as a registry gave it; `stale-seq` also when a
+   * registry that only reset a kad `PUT_VALUE` was found holding a newer
+   * record; undefined when registries only reset the put for another
+   * reason (kad has no room for one).
+   */
+  readonly code?: RefusalCode
   /** The network of the record. */
   readonly network: string
   /** The seq this node sent. */
@@ -291,9 +318,10 @@ export class RecordRejectedError extends Error {
   /** The highest seq a refusing registry holds for this identity. */
   readonly storedSeq: number
 
-  constructor (message: string, init: { reason: RecordRejectionReason, network: string, seq: number, storedSeq: number }, options?: ErrorOptions) {
+  constructor (message: string, init: { reason: RecordRejectionReason, code?: RefusalCode, network: string, seq: number, storedSeq: number }, options?: ErrorOptions) {
     super(message, options)
     this.reason = init.reason
+    this.code = init.code
     this.network = init.network
     this.seq = init.seq
     this.storedSeq = init.storedSeq

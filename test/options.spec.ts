@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { expect } from 'chai'
 import ts from 'typescript'
 import { generatedBlock, MARKERS, renderOptionsTable } from '../scripts/options-table.js'
@@ -32,7 +33,8 @@ describe('options', () => {
     ['a jitter over 0.5', { reannounceJitter: 2 }, /"reannounceJitter" must be a number from 0 to 0.5/, 'reannounceJitter'],
     ['a fractional failure threshold', { healthFailureThreshold: 1.5 }, /"healthFailureThreshold" must be a whole number/, 'healthFailureThreshold'],
     ['an empty dataDir', { dataDir: '' }, /"dataDir" must be a directory path/, 'dataDir'],
-    ['a privateKey that is not a key', { privateKey: 'secret' }, /"privateKey" must be a libp2p PrivateKey/, 'privateKey']
+    ['a privateKey that is not a key', { privateKey: 'secret' }, /"privateKey" must be a libp2p PrivateKey/, 'privateKey'],
+    ['a privateKey that is not Ed25519', { privateKey: privateKeyFromRaw(new Uint8Array(32).fill(7)) }, /"privateKey" must be an Ed25519 key/, 'privateKey']
   ]
 
   for (const [what, init, message, option] of bad) {

@@ -114,7 +114,7 @@ describe('registry nodes', () => {
       }, /bytes, more than the .* allowed/],
       ['garbage bytes', async () => {
         return [recordKey(testnet.network, 'api', attackerPeer()), uint8ArrayFromString('{"not":"an envelope"}')]
-      }, /malformed or its signature is not valid/],
+      }, /envelope is malformed/],
       ['a replay of an older, validly signed record', async () => {
         const older = { ...honest, seq: honest.seq - 1, metadata: { name: 'api', owner: 'stale' } }
         return [recordKey(testnet.network, 'api', honest.peerId), await sealRecord(older, victimKey)]

@@ -3,6 +3,7 @@ import { anySignal } from 'any-signal'
 import { raceSignal } from 'race-signal'
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_LOOKUP_CLIENT_LIMIT, DEFAULT_REQUEST_TIMEOUT, MAX_LOOKUP_RESULTS, MAX_PIPELINED_LOOKUPS, MAX_RECORD_BYTES } from '../constants.js'
+import { InvalidRecordError } from '../errors.js'
 import { verifyAttestation } from '../liveness/attestation.js'
 import { decodeServerFrame, encodeLookupRequest } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
@@ -193,7 +194,8 @@ class LookupSession {
     }
 
     for (const pending of this.queue.splice(0)) {
-      pending.reject(err instanceof SessionError ? err : new SessionError(`Lookup stream to ${this.registry.toString()} broke: ${err?.message}`, { cause: err }))
+      // a refusal (an error header, with its reason code) is the answer, not a broken stream: never retried
+      pending.reject(err instanceof SessionError || err?.name === InvalidRecordError.name ? err : new SessionError(`Lookup stream to ${this.registry.toString()} broke: ${err?.message}`, { cause: err }))
     }
 
     for (const waiter of this.waiting.splice(0)) {

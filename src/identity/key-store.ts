@@ -34,11 +34,15 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
   }
 
   if (bytes !== undefined) {
+    let key: PrivateKey
+
     try {
-      return privateKeyFromProtobuf(bytes)
+      key = privateKeyFromProtobuf(bytes)
     } catch (err) {
       throw new DataDirError(`The identity key ${path} is corrupt; move it away to create a new identity (the peer ID will change)`, dataDir, { cause: err })
     }
+
+    return ed25519Only(key, path, dataDir)
   }
 
   const key = await generateKeyPair('Ed25519')
@@ -81,11 +85,24 @@ export async function readKeyFile (path: string): Promise<PrivateKey> {
     throw new DataDirError(`Cannot read the key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, dirname(path), { cause: err })
   }
 
+  let key: PrivateKey
+
   try {
-    return privateKeyFromProtobuf(bytes)
+    key = privateKeyFromProtobuf(bytes)
   } catch (err) {
     throw new DataDirError(`${path} is not a libp2p private key file`, dirname(path), { cause: err })
   }
+
+  return ed25519Only(key, path, dirname(path))
+}
+
+/** netget identities are Ed25519 (docs/PROTOCOL.md §1): a key file of another type is refused with DataDirError. */
+function ed25519Only (key: PrivateKey, path: string, dataDir: string): PrivateKey {
+  if (key.type !== 'Ed25519') {
+    throw new DataDirError(`The key in ${path} is a ${key.type} key; netget identities are Ed25519 keys (records signed by other keys are refused): move it away to create a new identity`, dataDir)
+  }
+
+  return key
 }
 
 /**

@@ -15,3 +15,8 @@ export function currentDelivery (): Delivery | undefined {
 export function withDeliveries<Service, Components extends { registrar: unknown }> (factory: (components: Components) => Service): (components: Components) => Service {
   return factory
 }
+
+/** Browsers serve no puts: runs `task` without a context. */
+export async function inDelivery<T> (_delivery: Delivery, task: () => Promise<T>): Promise<T> {
+  return task()
+}

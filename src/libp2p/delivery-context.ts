@@ -35,3 +35,12 @@ export function withDeliveries<Service, Components extends { registrar: unknown 
     await deliveries.run({ connection }, async () => handler(stream, connection))
   })
 }
+
+/**
+ * Runs `task` inside a delivery context for `delivery`: a protocol of
+ * netget's own that stores records (the record put) uses it, so that the
+ * record index counts what it stores against the delivering connection.
+ */
+export async function inDelivery<T> (delivery: Delivery, task: () => Promise<T>): Promise<T> {
+  return deliveries.run(delivery, task)
+}

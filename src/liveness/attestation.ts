@@ -18,7 +18,7 @@ export const ATTESTATION_VERSION = 1
 
 /**
  * What a registry says about a publisher connected to it (docs/PROTOCOL.md
- * §12): `alive` while its connection is open and it answers the registry's
+ * §15): `alive` while its connection is open and it answers the registry's
  * pings; `down` once the connection closed or pings failed.
  */
 export interface Attestation {

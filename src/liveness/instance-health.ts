@@ -5,7 +5,7 @@ import type { InstanceHealth } from '../types.js'
 
 /**
  * An instance's health from the registries' attestations (docs/PROTOCOL.md
- * §12), or undefined if none is valid now: `healthy` if any trusted registry
+ * §15), or undefined if none is valid now: `healthy` if any trusted registry
  * attests it `alive` (the lowest RTT, the latest measurement), `unhealthy`
  * if every one attests it `down`.
  */

@@ -53,7 +53,7 @@ interface Measured {
  * connection closes, or after `failureThreshold` failed pings in a row. Each
  * measurement is signed as an {@link Attestation} valid for
  * {@link attestationTtl}; lookup answers carry the latest one (see
- * docs/PROTOCOL.md §12). A failure caused by this registry itself (its own
+ * docs/PROTOCOL.md §15). A failure caused by this registry itself (its own
  * stream or dial limits) changes nothing. Publishers are added and removed
  * by the record index ({@link track}, {@link untrack}), so what it holds is
  * bounded by the index's quotas.

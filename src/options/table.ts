@@ -145,11 +145,15 @@ export const OPTIONS: OptionTable = {
     }
   },
   privateKey: {
-    doc: 'A libp2p `PrivateKey` to use as the identity.',
+    doc: 'A libp2p `PrivateKey` to use as the identity; an Ed25519 key, the only type netget records accept.',
     defaultDoc: 'the key in `dataDir` (created on first start), or a new one on every start when `dataDir` is `false`',
     check: (value, option) => {
       if (typeof (value as Partial<PrivateKey> | null)?.sign !== 'function') {
         throw new InvalidOptionsError('Option "privateKey" must be a libp2p PrivateKey (from @libp2p/crypto/keys)', { option })
+      }
+
+      if ((value as PrivateKey).type !== 'Ed25519') {
+        throw new InvalidOptionsError(`Option "privateKey" must be an Ed25519 key (generateKeyPair('Ed25519')); netget records signed by a ${String((value as PrivateKey).type)} key are refused by every reader`, { option })
       }
 
       return value as PrivateKey

@@ -3,8 +3,10 @@ import { lpStream } from '@libp2p/utils'
 import { encode as varint } from 'uint8-varint'
 import { concat as uint8ArrayConcat } from 'uint8arrays/concat'
 import { MAX_RECORD_BYTES } from '../constants.js'
-import { dhtProtocol } from './ids.js'
-import type { PeerId } from '@libp2p/interface'
+import { dhtProtocol, putProtocol } from './ids.js'
+import { decodePutAnswer, MAX_PUT_ANSWER_BYTES } from './put-messages.js'
+import type { PutAnswer } from './put-messages.js'
+import type { PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 /** kad-dht's `MessageType.PUT_VALUE`. */
@@ -27,6 +29,35 @@ export function encodePutValue (key: Uint8Array, value: Uint8Array): Uint8Array 
 }
 
 /**
+ * Sends a record straight to a registry this node is connected to, one
+ * round trip: over the record put protocol (docs/PROTOCOL.md §5.1), whose
+ * answer says whether the registry stored it and, if not, why (a reason
+ * code of §12); or, from a registry that does not speak it (multistream-select
+ * falls back in the same negotiation), over a kad `PUT_VALUE`
+ * ({@link putToPeer}: stored, or a bare stream reset, which rejects).
+ * Rejects on network failures and timeouts.
+ */
+export async function putRecord (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, network: string, key: Uint8Array, value: Uint8Array, signal: AbortSignal): Promise<PutAnswer> {
+  const stream = await libp2p.dialProtocol(peer, [putProtocol(network), dhtProtocol(network)], { signal })
+
+  try {
+    if (stream.protocol === dhtProtocol(network)) {
+      await putValue(stream, key, value, signal)
+      return { ok: true }
+    }
+
+    const messages = lpStream(stream, { maxDataLength: MAX_PUT_ANSWER_BYTES })
+    await messages.write(value, { signal })
+    const answer = decodePutAnswer((await messages.read({ signal })).subarray())
+    await stream.close({ signal })
+    return answer
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+
+/**
  * Sends one kad `PUT_VALUE` straight to a DHT server this node is connected
  * to — one round trip, without first walking the DHT for the closest peers.
  * Resolves when the server acknowledged (it echoes the message after its
@@ -37,14 +68,19 @@ export async function putToPeer (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: Pee
   const stream = await libp2p.dialProtocol(peer, dhtProtocol(network), { signal })
 
   try {
-    const messages = lpStream(stream, { maxDataLength: MAX_RECORD_BYTES * 2 })
-    await messages.write(encodePutValue(key, value), { signal })
-    await messages.read({ signal })
-    await stream.close({ signal })
+    await putValue(stream, key, value, signal)
   } catch (err) {
     stream.abort(err as Error)
     throw err
   }
+}
+
+/** One kad `PUT_VALUE` on an open kad stream: resolves on the echo, then closes the stream. */
+async function putValue (stream: Stream, key: Uint8Array, value: Uint8Array, signal: AbortSignal): Promise<void> {
+  const messages = lpStream(stream, { maxDataLength: MAX_RECORD_BYTES * 2 })
+  await messages.write(encodePutValue(key, value), { signal })
+  await messages.read({ signal })
+  await stream.close({ signal })
 }
 
 /**

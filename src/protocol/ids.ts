@@ -10,6 +10,11 @@ export function lookupProtocol (network: string): string {
   return `/netget/${network}/lookup/1.0.0`
 }
 
+/** The record put protocol id of a network (docs/PROTOCOL.md §5.1): `/netget/<network>/put/1.0.0`. */
+export function putProtocol (network: string): string {
+  return `/netget/${network}/put/1.0.0`
+}
+
 /** Where a network's DHT keeps its records and provider entries in the datastore. */
 export function dhtDatastorePrefix (network: string): string {
   return `/netget/${network}/dht`

@@ -3,6 +3,8 @@ import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { MAX_LOOKUP_RESULTS, SERVICE_NAME_PATTERN } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
 import { isPlainObject } from '../records/record.js'
+import { isRefusalCode } from './refusals.js'
+import type { RefusalCode } from '../errors.js'
 
 /**
  * The messages of the registry lookup protocol (`/netget/<network>/lookup/1.0.0`,
@@ -27,11 +29,11 @@ export interface LookupRequest {
   cursor?: string
   /** Most records in the answer, 1..1000. @default 1000 */
   limit?: number
-  /** Ask for the registry's liveness attestations of the records' publishers (§12). @default false */
+  /** Ask for the registry's liveness attestations of the records' publishers (§15). @default false */
   health?: boolean
-  /** Also push this service's changes on this stream until unsubscribed (§13). @default false */
+  /** Also push this service's changes on this stream until unsubscribed (§16). @default false */
   subscribe?: boolean
-  /** Stop the pushes of this service on this stream; answered with `{"count": 0}` (§13). @default false */
+  /** Stop the pushes of this service on this stream; answered with `{"count": 0}` (§16). @default false */
   unsubscribe?: boolean
 }
 
@@ -50,7 +52,7 @@ export interface LookupHeader {
 /**
  * A push frame: changes of a subscribed service, sent between answers. It is
  * followed by `count` record frames (new or replaced records, withdrawals
- * included), then `attestations` attestation frames (§13).
+ * included), then `attestations` attestation frames (§16).
  */
 export interface LookupPush {
   /** The service name. */
@@ -71,27 +73,27 @@ export function decodeLookupRequest (bytes: Uint8Array): LookupRequest {
   const message = parseJson(bytes, 'request')
 
   if (!isPlainObject(message) || typeof message.name !== 'string' || !SERVICE_NAME_PATTERN.test(message.name)) {
-    throw new InvalidRecordError('Lookup request must be {"name": "<service name>"}')
+    throw new InvalidRecordError('Lookup request must be {"name": "<service name>"}', { code: 'bad-request' })
   }
 
   const { name, cursor, limit, health, subscribe, unsubscribe } = message
 
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH)) {
-    throw new InvalidRecordError(`Lookup request "cursor" must be the "next" string of a previous answer (1..${MAX_CURSOR_LENGTH} characters)`)
+    throw new InvalidRecordError(`Lookup request "cursor" must be the "next" string of a previous answer (1..${MAX_CURSOR_LENGTH} characters)`, { code: 'bad-request' })
   }
 
   if (limit !== undefined && (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LOOKUP_RESULTS)) {
-    throw new InvalidRecordError(`Lookup request "limit" must be an integer 1..${MAX_LOOKUP_RESULTS}`)
+    throw new InvalidRecordError(`Lookup request "limit" must be an integer 1..${MAX_LOOKUP_RESULTS}`, { code: 'bad-request' })
   }
 
   for (const [flag, value] of [['health', health], ['subscribe', subscribe], ['unsubscribe', unsubscribe]] as const) {
     if (value !== undefined && typeof value !== 'boolean') {
-      throw new InvalidRecordError(`Lookup request "${flag}" must be true or false`)
+      throw new InvalidRecordError(`Lookup request "${flag}" must be true or false`, { code: 'bad-request' })
     }
   }
 
   if (subscribe === true && unsubscribe === true) {
-    throw new InvalidRecordError('Lookup request cannot both "subscribe" and "unsubscribe"')
+    throw new InvalidRecordError('Lookup request cannot both "subscribe" and "unsubscribe"', { code: 'bad-request' })
   }
 
   const request: LookupRequest = { name, cursor: cursor as string | undefined, limit: limit as number | undefined }
@@ -116,8 +118,14 @@ export function encodeLookupRequest (request: LookupRequest): Uint8Array {
   return uint8ArrayFromString(JSON.stringify(request))
 }
 
+/** An error header: why the registry refused the request, and its reason code (docs/PROTOCOL.md §12). */
+export interface LookupErrorHeader {
+  error: string
+  code: RefusalCode
+}
+
 /** Encodes the header frame: how many record frames follow and the next cursor, or an error; or a push frame. */
-export function encodeLookupHeader (header: LookupHeader | LookupPush | { error: string }): Uint8Array {
+export function encodeLookupHeader (header: LookupHeader | LookupPush | LookupErrorHeader): Uint8Array {
   return uint8ArrayFromString(JSON.stringify(header))
 }
 
@@ -148,7 +156,7 @@ export function decodeServerFrame (bytes: Uint8Array, maxCount = MAX_LOOKUP_RESU
   }
 
   if (isPlainObject(message) && typeof message.error === 'string') {
-    throw new InvalidRecordError(`Registry refused the lookup: ${message.error.slice(0, 200)}`)
+    throw new InvalidRecordError(`Registry refused the lookup${isRefusalCode(message.code) ? ` (${message.code})` : ''}: ${message.error.slice(0, 200)}`, { code: isRefusalCode(message.code) ? message.code : undefined })
   }
 
   if (!isPlainObject(message) || !Number.isSafeInteger(message.count) || (message.count as number) < 0 || (message.count as number) > maxCount) {
@@ -201,6 +209,6 @@ function parseJson (bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(uint8ArrayToString(bytes))
   } catch (err) {
-    throw new InvalidRecordError(`Lookup ${what} is not valid JSON`, { cause: err })
+    throw new InvalidRecordError(`Lookup ${what} is not valid JSON`, { cause: err, code: 'bad-request' })
   }
 }

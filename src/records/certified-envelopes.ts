@@ -1,38 +1,42 @@
-import { RecordEnvelope } from '@libp2p/peer-record'
-
-/** Most envelopes whose signature check is remembered. */
+/** Most envelopes whose checks are remembered. */
 export const MAX_CERTIFIED_ENVELOPES = 4_096
 
 /** Maps bytes one to one onto a string (windows-1252 decoding is injective), natively. */
 const keyDecoder = new TextDecoder('latin1')
 
-/** Envelopes whose signature verified, by their exact bytes, most recently used last. */
-const certified = new Map<string, RecordEnvelope>()
-
 /**
- * `RecordEnvelope.openAndCertify()` with a memory: the signature check of a
- * given envelope — a pure function of its bytes and the domain — is done
- * once, and remembered for the last {@link MAX_CERTIFIED_ENVELOPES}
- * envelopes. Keyed by the exact bytes (and domain), never by the signer, so
- * a changed byte is checked afresh. Readers still check everything that
- * depends on time or context (expiry, network, name) on every call.
+ * The envelopes that passed `openEnvelope()`'s checks — size, key type,
+ * signature, payload type, all pure functions of the bytes and the domain —
+ * with what was read from them, for the last {@link MAX_CERTIFIED_ENVELOPES}
+ * envelopes, most recently used last. Keyed by the exact bytes (and domain),
+ * never by the signer, so a changed byte is checked afresh; readers still
+ * check on every call what depends on time or context (expiry, network,
+ * name, credentials).
  */
-export async function openCertified (bytes: Uint8Array, domain: string): Promise<RecordEnvelope> {
-  const key = `${domain}\u0000${keyDecoder.decode(bytes)}`
-  const known = certified.get(key)
+export class CertifiedEnvelopes<T> {
+  private readonly entries = new Map<string, T>()
 
-  if (known !== undefined) {
-    certified.delete(key)
-    certified.set(key, known)
+  /** The key of an envelope opened under `domain`. */
+  key (bytes: Uint8Array, domain: string): string {
+    return `${domain}\u0000${keyDecoder.decode(bytes)}`
+  }
+
+  get (key: string): T | undefined {
+    const known = this.entries.get(key)
+
+    if (known !== undefined) {
+      this.entries.delete(key)
+      this.entries.set(key, known)
+    }
+
     return known
   }
 
-  const envelope = await RecordEnvelope.openAndCertify(bytes, domain)
-  certified.set(key, envelope)
+  set (key: string, value: T): void {
+    this.entries.set(key, value)
 
-  if (certified.size > MAX_CERTIFIED_ENVELOPES) {
-    certified.delete(certified.keys().next().value as string)
+    if (this.entries.size > MAX_CERTIFIED_ENVELOPES) {
+      this.entries.delete(this.entries.keys().next().value as string)
+    }
   }
-
-  return envelope
 }

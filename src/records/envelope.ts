@@ -1,7 +1,7 @@
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
-import { openCertified } from './certified-envelopes.js'
+import { CertifiedEnvelopes } from './certified-envelopes.js'
 import { InvalidRecordError } from '../errors.js'
 import type { PrivateKey, Record as Libp2pSignedRecord } from '@libp2p/interface'
 
@@ -11,6 +11,9 @@ import type { PrivateKey, Record as Libp2pSignedRecord } from '@libp2p/interface
  * over a domain string, so a signature made for one kind of object can never
  * pass as another.
  */
+
+/** The one key type of netget identities, signatures and peer IDs (docs/PROTOCOL.md §1). */
+export const SIGNING_KEY_TYPE = 'Ed25519'
 
 class SignedPayload implements Libp2pSignedRecord {
   readonly domain: string
@@ -47,26 +50,57 @@ export async function sealEnvelope (domain: string, payloadType: Uint8Array, pay
 }
 
 /**
- * Opens an envelope and checks its size, signature (over `domain`) and
- * payload type. Throws InvalidRecordError saying which check failed; `what`
- * names the object in messages (`Credential`, `Revocation`).
+ * Opens an envelope and checks its size, that it decodes, that its key is
+ * Ed25519 (the only key type of docs/PROTOCOL.md §1), its signature (over
+ * `domain`) and its payload type. Throws InvalidRecordError saying which
+ * check failed, with the reason code of it (`too-large`, `bad-envelope`,
+ * `bad-key-type`, `bad-signature`, `wrong-type`); `what` names the object
+ * in messages (`Record`, `Credential`, `Revocation`).
  */
 export async function openEnvelope (bytes: Uint8Array, domain: string, payloadType: Uint8Array, maxBytes: number, what: string): Promise<OpenedEnvelope> {
   if (bytes.byteLength > maxBytes) {
-    throw new InvalidRecordError(`${what} is ${bytes.byteLength} bytes, more than the ${maxBytes} allowed`)
+    throw new InvalidRecordError(`${what} is ${bytes.byteLength} bytes, more than the ${maxBytes} allowed`, { code: 'too-large' })
+  }
+
+  const key = certified.key(bytes, domain)
+  const known = certified.get(key)
+
+  if (known !== undefined && uint8ArrayEquals(known.payloadType, payloadType)) {
+    return { payload: known.payload, signer: known.signer }
   }
 
   let envelope: RecordEnvelope
 
   try {
-    envelope = await openCertified(bytes, domain)
+    envelope = RecordEnvelope.createFromProtobuf(bytes)
   } catch (err) {
-    throw new InvalidRecordError(`${what} envelope is malformed or its signature is not valid`, { cause: err })
+    throw new InvalidRecordError(`${what} envelope is malformed (not a libp2p signed envelope with a valid public key)`, { cause: err, code: 'bad-envelope' })
+  }
+
+  if (envelope.publicKey.type !== SIGNING_KEY_TYPE) {
+    throw new InvalidRecordError(`${what} envelope is signed by a ${envelope.publicKey.type} key; netget accepts ${SIGNING_KEY_TYPE} keys only`, { code: 'bad-key-type' })
+  }
+
+  let valid = false
+
+  try {
+    valid = await envelope.validate(domain)
+  } catch (err) {
+    throw new InvalidRecordError(`${what} envelope's signature is not valid`, { cause: err, code: 'bad-signature' })
+  }
+
+  if (!valid) {
+    throw new InvalidRecordError(`${what} envelope's signature is not valid for the domain "${domain}"`, { code: 'bad-signature' })
   }
 
   if (!uint8ArrayEquals(envelope.payloadType, payloadType)) {
-    throw new InvalidRecordError(`${what} envelope has the wrong payload type`)
+    throw new InvalidRecordError(`${what} envelope has the wrong payload type`, { code: 'wrong-type' })
   }
 
-  return { payload: envelope.payload, signer: peerIdFromPublicKey(envelope.publicKey).toString() }
+  const opened = { payload: envelope.payload, signer: peerIdFromPublicKey(envelope.publicKey).toString() }
+  certified.set(key, { ...opened, payloadType })
+  return opened
 }
+
+/** Envelopes that passed every check of {@link openEnvelope}, by their exact bytes. */
+const certified = new CertifiedEnvelopes<OpenedEnvelope & { payloadType: Uint8Array }>()

@@ -32,21 +32,21 @@ export function parseRecordKey (key: Uint8Array): RecordKeyParts {
   const parts = uint8ArrayToString(key).split('/')
 
   if (parts.length !== 5 || parts[0] !== '' || parts[1] !== KEY_NAMESPACE) {
-    throw new InvalidRecordError('Record key is not of the form /netget/<network>/<name>/<peerId>')
+    throw new InvalidRecordError('Record key is not of the form /netget/<network>/<name>/<peerId>', { code: 'bad-key' })
   }
 
   const [, , network, name, peerId] = parts
 
   if (!NETWORK_ID_PATTERN.test(network)) {
-    throw new InvalidRecordError(`Record key names an invalid network "${network.slice(0, 40)}"`)
+    throw new InvalidRecordError(`Record key names an invalid network "${network.slice(0, 40)}"`, { code: 'bad-key' })
   }
 
   if (!SERVICE_NAME_PATTERN.test(name)) {
-    throw new InvalidRecordError(`Record key names an invalid service "${name.slice(0, 70)}"`)
+    throw new InvalidRecordError(`Record key names an invalid service "${name.slice(0, 70)}"`, { code: 'bad-key' })
   }
 
   if (peerId.length === 0) {
-    throw new InvalidRecordError('Record key has an empty peer ID')
+    throw new InvalidRecordError('Record key has an empty peer ID', { code: 'bad-key' })
   }
 
   return { network, name, peerId }

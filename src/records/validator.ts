@@ -28,6 +28,8 @@ export interface RecordValidatorInit {
    * refuse it before any signature is checked: a registry's put rate.
    */
   admitDelivery?(delivery: Delivery, key: Uint8Array): void
+  /** The reader's clock, Unix ms (test vectors fix it). @default Date.now */
+  now?: () => number
 }
 
 /**
@@ -64,10 +66,10 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
     const parts = parseRecordKey(key)
 
     if (parts.network !== init.network) {
-      throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`)
+      throw new InvalidRecordError(`Record key names network "${parts.network}", but this DHT serves "${init.network}"`, { code: 'wrong-network' })
     }
 
-    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher })
+    const record = await verifyRecord(value, { network: init.network, name: parts.name, peerId: parts.peerId, checkPublisher: init.checkPublisher, now: init.now?.() })
 
     if (init.datastore == null) {
       return
@@ -92,11 +94,11 @@ export function createRecordValidator (init: RecordValidatorInit): ValidateFn {
     }
 
     if (record.seq < stored.seq) {
-      throw new InvalidRecordError(`Record seq ${record.seq} is older than the stored seq ${stored.seq} (replay)`)
+      throw new InvalidRecordError(`Record seq ${record.seq} is older than the stored seq ${stored.seq} (replay)`, { code: 'stale-seq' })
     }
 
     if (record.seq === stored.seq) {
-      throw new InvalidRecordError(`Record seq ${record.seq} is already stored with other content`)
+      throw new InvalidRecordError(`Record seq ${record.seq} is already stored with other content`, { code: 'stale-seq' })
     }
   }
 }

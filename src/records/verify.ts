@@ -1,9 +1,7 @@
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
-import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { CLOCK_SKEW_TOLERANCE, MAX_RECORD_BYTES, MAX_RECORD_TTL } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
-import { openCertified } from './certified-envelopes.js'
+import { openEnvelope } from './envelope.js'
 import { RECORD_DOMAIN, RECORD_PAYLOAD_TYPE, decodeRecord } from './record.js'
 import type { ServiceRecord } from './record.js'
 
@@ -37,49 +35,40 @@ export interface VerifiedRecord extends ServiceRecord {
  * name, not expired, expiry not too far ahead. Throws InvalidRecordError.
  */
 export async function verifyRecord (envelopeBytes: Uint8Array, expect: RecordExpectations): Promise<VerifiedRecord> {
-  if (envelopeBytes.byteLength > MAX_RECORD_BYTES) {
-    throw new InvalidRecordError(`Record is ${envelopeBytes.byteLength} bytes, more than the ${MAX_RECORD_BYTES} allowed`)
-  }
-
-  let envelope: RecordEnvelope
+  const { payload, signer } = await openEnvelope(envelopeBytes, RECORD_DOMAIN, RECORD_PAYLOAD_TYPE, MAX_RECORD_BYTES, 'Record')
+  let record: ServiceRecord
 
   try {
-    envelope = await openCertified(envelopeBytes, RECORD_DOMAIN)
+    record = decodeRecord(payload)
   } catch (err) {
-    throw new InvalidRecordError('Record envelope is malformed or its signature is not valid', { cause: err })
+    const message = (err as Error).message
+    throw new InvalidRecordError(message, { cause: err, code: message.startsWith('Record version') ? 'unsupported-version' : 'bad-record' })
   }
-
-  if (!uint8ArrayEquals(envelope.payloadType, RECORD_PAYLOAD_TYPE)) {
-    throw new InvalidRecordError('Record envelope has the wrong payload type')
-  }
-
-  const record = decodeRecord(envelope.payload)
-  const signer = peerIdFromPublicKey(envelope.publicKey).toString()
 
   if (signer !== record.peerId) {
-    throw new InvalidRecordError(`Record for peer ${record.peerId} is signed by another peer (${signer})`)
+    throw new InvalidRecordError(`Record for peer ${record.peerId} is signed by another peer (${signer})`, { code: 'wrong-peer' })
   }
 
   if (expect.peerId !== undefined && expect.peerId !== record.peerId) {
-    throw new InvalidRecordError(`Record is stored under peer ${expect.peerId} but is for peer ${record.peerId}`)
+    throw new InvalidRecordError(`Record is stored under peer ${expect.peerId} but is for peer ${record.peerId}`, { code: 'wrong-peer' })
   }
 
   if (record.network !== expect.network) {
-    throw new InvalidRecordError(`Record belongs to network "${record.network}", not "${expect.network}"`)
+    throw new InvalidRecordError(`Record belongs to network "${record.network}", not "${expect.network}"`, { code: 'wrong-network' })
   }
 
   if (expect.name !== undefined && record.name !== expect.name) {
-    throw new InvalidRecordError(`Record is for service "${record.name}", not "${expect.name}"`)
+    throw new InvalidRecordError(`Record is for service "${record.name}", not "${expect.name}"`, { code: 'wrong-name' })
   }
 
   const now = expect.now ?? Date.now()
 
   if (record.expiresAt <= now) {
-    throw new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`)
+    throw new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`, { code: 'expired' })
   }
 
   if (record.expiresAt > now + MAX_RECORD_TTL + CLOCK_SKEW_TOLERANCE) {
-    throw new InvalidRecordError('Record expiry is further ahead than the 24 hour maximum')
+    throw new InvalidRecordError('Record expiry is further ahead than the 24 hour maximum', { code: 'expiry-too-far' })
   }
 
   await expect.checkPublisher?.(record)

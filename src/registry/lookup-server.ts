@@ -6,6 +6,7 @@ import { InvalidRecordError } from '../errors.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
+import type { RefusalCode } from '../errors.js'
 import type { StreamSubscriptions, SubscriptionHub } from './subscriptions.js'
 import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
 import type { IndexedRecord } from './record-index.js'
@@ -19,9 +20,9 @@ export interface LookupServerInit {
   network: string
   index: Pick<RecordIndex, 'page' | 'envelopes'>
   log: Logger
-  /** The latest signed liveness attestation of a publisher, for requests with `health` (§12). @default none: no attestations */
+  /** The latest signed liveness attestation of a publisher, for requests with `health` (§15). @default none: no attestations */
   attestation?(peerId: string): Uint8Array | Promise<Uint8Array | undefined> | undefined
-  /** Subscriptions, for requests with `subscribe` (§13). @default none: `subscribe` is not taken */
+  /** Subscriptions, for requests with `subscribe` (§16). @default none: `subscribe` is not taken */
   subscriptions?: SubscriptionHub
   /** Concurrent lookup streams allowed per connection. @default 32 */
   maxInboundStreams?: number
@@ -88,7 +89,7 @@ export class LookupServer {
 
     if (refusal !== undefined) {
       log('refused lookups from %p - %s', connection.remotePeer, refusal)
-      await refuse(stream, bytes, refusal, '')
+      await refuse(stream, bytes, refusal, 'not-authorized', '')
       return
     }
 
@@ -131,7 +132,7 @@ export class LookupServer {
       } catch (err) {
         if ((err as Error).name === FrameError.name || (err as Error).name === InvalidRecordError.name) {
           log('bad lookup request from %p - %e', connection.remotePeer, err)
-          await refuse(stream, bytes, (err as Error).message)
+          await refuse(stream, bytes, (err as Error).message, (err as FrameError).name === FrameError.name ? 'too-large' : 'bad-request')
         } else {
           log.trace('lookup stream from %p ended - %e', connection.remotePeer, err)
           stream.abort(err as Error)
@@ -149,7 +150,7 @@ export class LookupServer {
           page = request.unsubscribe === true ? { records: [] } : index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
           log('bad lookup cursor from %p - %e', connection.remotePeer, err)
-          await refuse(stream, bytes, (err as Error).message)
+          await refuse(stream, bytes, (err as Error).message, 'bad-cursor')
           return
         }
 
@@ -253,17 +254,34 @@ async function readRequestFrame (bytes: ByteStream<Stream>, keepIdle: boolean): 
   return length === 0 ? new Uint8Array(0) : (await bytes.read({ bytes: length, signal })).subarray()
 }
 
-/** Sends an error header, closes the stream's writable end and resets the stream, all at once. */
-async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, hint = '; send {"name": "<service name>"}'): Promise<void> {
+/**
+ * Sends an error header with its reason code (docs/PROTOCOL.md §12), closes
+ * the stream's writable end, and resets the stream unless the asker closes
+ * its side within {@link REFUSAL_LINGER} ms (a reset at once could overtake
+ * the header at the asker).
+ */
+async function refuse (stream: Stream, bytes: ByteStream<Stream>, reason: string, code: RefusalCode, hint = '; send {"name": "<service name>"}'): Promise<void> {
   const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
 
   try {
-    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}` })]), { signal })
+    await bytes.write(frames([encodeLookupHeader({ error: `${reason.slice(0, 200)}${hint}`, code })]), { signal })
     await stream.close({ signal })
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, REFUSAL_LINGER)
+      function done (): void { clearTimeout(timer); stream.removeEventListener('close', done); resolve() }
+      stream.addEventListener('close', done)
+
+      if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') {
+        done()
+      }
+    })
   } catch {}
 
   stream.abort(new FrameError(reason))
 }
+
+/** How long a refused asker has to close its side before the stream is reset, in ms. */
+const REFUSAL_LINGER = 1_000
 
 /** Length-prefixes each frame, into one buffer (so one write, one Noise message per chunk). */
 function frames (data: Uint8Array[]): Uint8Array {

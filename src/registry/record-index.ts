@@ -323,13 +323,13 @@ export class RecordIndex {
     const decoded = this.decode(key, value, 'direct')
 
     if (decoded === undefined) {
-      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`))
+      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`, { code: 'bad-key' }))
     }
 
     const { record, envelope } = decoded
 
     if (record.expiresAt <= Date.now()) {
-      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`))
+      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`, { code: 'expired' }))
     }
     const storedEnvelope = await this.read(key, options)
 
@@ -341,7 +341,7 @@ export class RecordIndex {
       const stored = this.get(record.name, record.peerId)
 
       if (stored !== undefined && record.seq <= stored.seq) {
-        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`))
+        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`, { code: 'stale-seq' }))
       }
     }
 

@@ -61,7 +61,7 @@ export function decodeCursor (cursor: string): Rank {
   const match = CURSOR.exec(cursor)
 
   if (match === null || !Number.isSafeInteger(Number(match[2])) || !Number.isSafeInteger(Number(match[3]))) {
-    throw new InvalidRecordError('Lookup cursor is not one this registry made')
+    throw new InvalidRecordError('Lookup cursor is not one this registry made', { code: 'bad-cursor' })
   }
 
   return { tier: Number(match[1]) as Rank['tier'], expiresAt: Number(match[2]), seq: Number(match[3]), peerId: match[4] }

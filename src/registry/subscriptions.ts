@@ -130,7 +130,7 @@ export class StreamSubscriptions {
 }
 
 /**
- * A registry's subscriptions (docs/PROTOCOL.md §13): it hears every change
+ * A registry's subscriptions (docs/PROTOCOL.md §16): it hears every change
  * of the record index and every change of a publisher's liveness, and hands
  * each to the streams subscribed to the service it concerns.
  */

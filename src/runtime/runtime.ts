@@ -18,6 +18,7 @@ import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
 import { LookupServer } from '../registry/lookup-server.js'
+import { PutServer } from '../registry/put-server.js'
 import { RecordIndex } from '../registry/record-index.js'
 import { RecordPruner } from '../registry/record-pruner.js'
 import { listIndexedServices } from '../registry/service-list.js'
@@ -59,6 +60,7 @@ interface Run {
   /** Registries only. */
   index?: RecordIndex
   lookupServer?: LookupServer
+  putServer?: PutServer
   pruner?: RecordPruner
   /** Registries only: the liveness of connected publishers, and the watchers of each service. */
   liveness?: PublisherLiveness
@@ -156,6 +158,7 @@ export class Runtime implements Startable {
       run.liveness?.start()
       run.subscriptions?.start()
       await run.lookupServer?.start()
+      await run.putServer?.start()
       run.pruner?.start()
       run.registries.start()
       run.health.start()
@@ -451,6 +454,7 @@ export class Runtime implements Startable {
       stopTracking,
       discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
       lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions }),
+      putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
@@ -503,6 +507,7 @@ export class Runtime implements Startable {
     await run.trustService?.stop()
     await this.channels.detach()
     await run.lookupServer?.stop().catch(() => {})
+    await run.putServer?.stop().catch(() => {})
     await run.libp2p.stop()
     run.index?.detach()
     await run.store.close()

@@ -1,13 +1,15 @@
 import { setMaxListeners } from 'main-event'
 import { anySignal } from 'any-signal'
+import { MAX_RECORD_TTL } from '../constants.js'
 import { NoRegistryReachableError, RecordRejectedError } from '../errors.js'
 import { MemorySeqMark } from '../identity/seq-mark.js'
 import { recordKey, serviceCid } from '../records/keys.js'
 import { sealRecord } from '../records/record.js'
 import { peekRecord, verifyRecord } from '../records/verify.js'
-import { getFromPeer, putToPeer } from '../protocol/direct-put.js'
+import { getFromPeer, putRecord } from '../protocol/direct-put.js'
 import type { SeqMark } from '../identity/seq-mark.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
+import type { Refusal } from '../protocol/refusals.js'
 import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -67,6 +69,8 @@ export interface AnnouncerInit {
 export class Announcer {
   private readonly init: AnnouncerInit
   private lastSeq = 0
+  /** The latest `expiresAt` this announcer published: a withdrawal's is not earlier. */
+  private lastExpiresAt = 0
   private timer?: ReturnType<typeof setTimeout>
   private active = false
   private inFlight?: Promise<AnnounceResult>
@@ -168,23 +172,27 @@ export class Announcer {
       multiaddrs: withdrawn ? [] : libp2p.getMultiaddrs().map(address => address.toString()),
       metadata: withdrawn ? { name } : this.init.metadata,
       seq: this.lastSeq,
-      // a record never outlives the credential it carries
-      expiresAt: Math.min(now + this.init.recordTtl, credential?.expiresAt ?? Infinity),
+      // a record never outlives the credential it carries; a withdrawal
+      // outlives the records it replaces (§6), so a replay of them is refused
+      expiresAt: Math.min(Math.max(now + this.init.recordTtl, withdrawn ? this.lastExpiresAt : 0), now + MAX_RECORD_TTL, credential?.expiresAt ?? Infinity),
       withdrawn,
       credential: credential?.envelope
     }
     const envelope = await sealRecord(record, this.init.privateKey)
+    this.lastExpiresAt = Math.max(this.lastExpiresAt, record.expiresAt)
     const key = recordKey(network, name, peerId)
 
     // 1. straight to every connected registry: one round trip each
     const registries = this.init.connectedRegistries()
-    const direct = await Promise.allSettled(registries.map(async registry => {
-      await putToPeer(libp2p, registry, network, key, envelope, signal)
-    }))
-    const storedDirectly = direct.filter(outcome => outcome.status === 'fulfilled').length
+    const direct = await Promise.allSettled(registries.map(async registry => putRecord(libp2p, registry, network, key, envelope, signal)))
+    const storedDirectly = direct.filter(outcome => outcome.status === 'fulfilled' && outcome.value.ok).length
+    const refusals: Refusal[] = []
     direct.forEach((outcome, index) => {
       if (outcome.status === 'rejected') {
         log('registry %p did not store the record of %s - %e', registries[index], name, outcome.reason)
+      } else if (!outcome.value.ok) {
+        refusals.push(outcome.value)
+        log('registry %p refused the record of %s (%s) - %s', registries[index], name, outcome.value.code, outcome.value.error)
       }
     })
 
@@ -206,12 +214,21 @@ export class Announcer {
       signal.throwIfAborted()
       const refusedBy = registries.filter((_, index) => {
         const outcome = direct[index]
-        return outcome.status === 'rejected' && !['TimeoutError', 'AbortError'].includes((outcome.reason as Error)?.name)
+        return outcome.status === 'rejected'
+          ? !['TimeoutError', 'AbortError'].includes((outcome.reason as Error)?.name)
+          : !outcome.value.ok
       })
       const stale = await this.newerStored(refusedBy, key, record.seq, signal)
 
       if (stale !== undefined) {
         throw stale
+      }
+
+      const [refusal] = refusals
+
+      if (refusal !== undefined) {
+        // the put protocol's answer says why (docs/PROTOCOL.md §12)
+        throw new RecordRejectedError(`Registr${refusedBy.length === 1 ? 'y' : 'ies'} of network "${network}" refused the record of "${name}" (${refusal.code}): ${refusal.error}`, { reason: refusal.code === 'stale-seq' ? 'stale-seq' : 'refused', code: refusal.code, network, seq: record.seq, storedSeq: (refusal as { seq?: number }).seq ?? 0 })
       }
 
       if (refusedBy.length > 0) {
@@ -266,7 +283,7 @@ export class Announcer {
       `Registry ${newest.registry.toString()} refused the record of "${name}" as a rollback: it holds seq ${newest.seq} of this identity, ${formatDuration(ahead)} ahead of this node's seq ${seq} ` +
       '(seq follows the wall clock: this node\'s clock ran fast once, or another node uses the same identity). ' +
       `Re-registering works again from ${until}; keep the data directory's "seq" file (the seq high-water mark) to avoid this, or give the node a new identity`,
-      { reason: 'stale-seq', network, seq, storedSeq: newest.seq }
+      { reason: 'stale-seq', code: 'stale-seq', network, seq, storedSeq: newest.seq }
     )
   }
 

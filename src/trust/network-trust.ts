@@ -17,6 +17,8 @@ export interface NetworkTrustInit {
   /** This node's credential: a file path (Node) or the envelope's bytes. */
   credential?: string | Uint8Array
   log: Logger
+  /** The clock credentials are checked against, Unix ms (test vectors fix it). @default Date.now */
+  now?: () => number
 }
 
 /** Every role that may look up: all of them. */
@@ -124,6 +126,7 @@ export class NetworkTrust {
       peer: this.init.peerId,
       roles: PUBLISH_ROLES,
       name,
+      now: this.init.now?.(),
       isRevoked: credential => this.revocations.isRevoked(credential)
     })
     return { envelope: this.own.envelope, expiresAt: this.own.credential.expiresAt }
@@ -167,6 +170,7 @@ export class NetworkTrust {
       peer,
       roles,
       name,
+      now: this.init.now?.(),
       isRevoked: credential => this.revocations.isRevoked(credential)
     })
     return sealed.credential
