@@ -241,6 +241,21 @@ describe('netget-peer (CLI)', function () {
       expect(JSON.parse(id.stdout)).to.include({ peerId: first.peerId, created: false })
     })
 
+    it('exits 4 at once, in one line, when the registry serves another network', async () => {
+      const registry = await startRegistry(join(dir, 'registry-other-network'))
+      const started = Date.now()
+      // the timeout is long, so only the check at connection time can make it fail fast
+      const result = await runProcess(['discover', 'orders-api', '--network', 'production', '--registry', registry.address, '--timeout', '60000'])
+      expect(result.code).to.equal(4)
+      expectOneLine(result.stderr, new RegExp(`Registry ${registry.peerId.slice(0, 4)}…${registry.peerId.slice(-6)} serves clitest, not production: pass --network clitest to talk to it, or --registry with the address of a registry of "production"`))
+      expect(Date.now() - started).to.be.below(30_000)
+
+      const json = await runProcess(['register', '--name', 'api', '--network', 'production', '--registry', registry.address, ...LOOPBACK, '--data-dir', join(dir, 'never-registered'), '--json'])
+      expect(json.code).to.equal(4)
+      expect(JSON.parse(json.stdout).error).to.include({ name: 'NoRegistryReachableError', exitCode: 4 })
+      expect(existsSync(join(dir, 'never-registered'))).to.equal(false)
+    })
+
     it('prints a one-line error without a stack trace for bad input', async () => {
       const busy = await startRegistry(join(dir, 'registry-c'))
       const port = busy.address.split('/')[4]

@@ -308,6 +308,7 @@ export class Runtime implements Startable {
     const connections = new RegistryConnections({
       libp2p,
       network: config.network,
+      networkId,
       admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
       registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
       redialMinDelay: config.redialMinDelay,
