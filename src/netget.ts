@@ -218,6 +218,24 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 
   /**
+   * The node's Prometheus metrics as text, with its `Content-Type`: the
+   * libp2p stack's and netget's (lookups and puts by result, lookup latency,
+   * refusals by reason, records stored, connected peers, ...). Needs the
+   * `metrics` option (UnsupportedOperationError otherwise); throws
+   * NotStartedError before {@link start}.
+   */
+  async metrics (): Promise<{ contentType: string, text: string }> {
+    this.requireStarted()
+    const prometheus = this.runtime.prometheus
+
+    if (prometheus === undefined) {
+      throw new UnsupportedOperationError('Metrics are off: create the node with metrics: true (or a prom-client Registry)')
+    }
+
+    return { contentType: prometheus.contentType, text: await prometheus.text() }
+  }
+
+  /**
    * Registry nodes only: the services this registry stores, in name order,
    * with each live instance (records verified) and its health as this
    * registry measures it. By default instances are pinged from the first

@@ -10,6 +10,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
 import { main } from '../src/cli/main.js'
+import { startRegistryHttp } from '../src/index.js'
+import { createTestnet } from '../src/testing/index.js'
 import type { ChildProcess } from 'node:child_process'
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
@@ -219,6 +221,12 @@ describe('netget-peer (CLI)', function () {
       expect(await bundle.text()).to.include('Netget')
       const dashboard = await fetch(`${url}/`)
       expect(await dashboard.text()).to.match(/<html/i)
+      // --http binds 127.0.0.1 by default, and serves metrics and health
+      expect(started.http).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const metrics = await fetch(`${url}/metrics`)
+      expect(metrics.status).to.equal(200)
+      expect(await metrics.text()).to.match(/^netget_records\{network="clitest"\} 0$/m)
+      expect((await fetch(`${url}/healthz`)).status).to.equal(200)
 
       peer.kill('SIGTERM')
       expect(await peer.exit()).to.equal(0)
@@ -452,6 +460,85 @@ describe('netget-peer (CLI)', function () {
 
       const shown = await run(['id', '--data-dir', dataDir])
       expect(shown.stdout).to.equal(`${first.peerId}\n`)
+    })
+
+    it('lists the services a registry holds, with counts, from its HTTP port', async () => {
+      const testnet = await createTestnet(0, { network: 'clilist' })
+
+      try {
+        await testnet.createNode({ metadata: { name: 'orders-api' } }).registerWithNetwork()
+        await testnet.createNode({ metadata: { name: 'orders-api' } }).registerWithNetwork()
+        await testnet.createNode({ metadata: { name: 'billing' } }).registerWithNetwork()
+        const http = await startRegistryHttp(testnet.registries[0], { snapshotInterval: 0 })
+
+        try {
+          const json = await run(['list', http.url, '--json'])
+          expect(json.code, json.stderr).to.equal(0)
+          const listed = JSON.parse(json.stdout)
+          expect(listed).to.include({ network: 'clilist', registry: testnet.registries[0].peerId })
+          expect(listed.services.map((service: { name: string, instances: number }) => [service.name, service.instances])).to.deep.equal([['billing', 1], ['orders-api', 2]])
+
+          const human = await run(['list', `${http.url}/`])
+          expect(human.code).to.equal(0)
+          expect(human.stdout).to.match(/^2 services on network clilist \(registry …\w+\):\n {2}billing {2}1 instance, \d healthy\n {2}orders-api {2}2 instances, \d healthy\n$/)
+        } finally {
+          await http.close()
+        }
+
+        const unreachable = await run(['list', `http://127.0.0.1:${await closedPort()}`])
+        expect(unreachable.code).to.equal(4)
+        expect(unreachable.stderr).to.match(/^netget-peer: Cannot reach http:\/\/127\.0\.0\.1:\d+: .*; check that the registry runs with --http there\n$/)
+        expect((await run(['list', 'not a url'])).code).to.equal(2)
+      } finally {
+        await testnet.destroy()
+      }
+    })
+
+    it('shows a wait of more than a second on a terminal only, never with --json', async () => {
+      // a registry that accepts connections and never answers: the dial hangs until the timeout
+      const sockets = new Set<import('node:net').Socket>()
+      const silent = createServer(socket => { sockets.add(socket) })
+      await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+      const registry = `/ip4/127.0.0.1/tcp/${(silent.address() as { port: number }).port}/p2p/${await randomPeerId()}`
+      const discover = async (tty: boolean, json: boolean): Promise<{ code: number, stdout: string, stderr: string }> => {
+        let stdout = ''
+        let stderr = ''
+        const code = await main(['discover', 'x', '--registry', registry, '--timeout', '2500', ...(json ? ['--json'] : [])], {
+          stdout: { write: chunk => { stdout += chunk } },
+          stderr: { write: chunk => { stderr += chunk }, isTTY: tty },
+          env: {}
+        })
+        return { code, stdout, stderr }
+      }
+
+      try {
+        const [terminal, piped, json] = await Promise.all([discover(true, false), discover(false, false), discover(true, true)])
+        expect(terminal.code).to.equal(4)
+        expect(terminal.stderr).to.match(/\r\x1b\[Klooking up "x" on network "development"… 1 s/)
+        // the line is cleared before the error
+        expect(terminal.stderr).to.match(/\r\x1b\[Knetget-peer: Timed out after 2500 ms/)
+        expect(piped.code).to.equal(4)
+        expect(piped.stderr).to.not.match(/… \d+ s/)
+        expect(json.code).to.equal(4)
+        expect(json.stderr).to.not.match(/… \d+ s/)
+        expect(JSON.parse(json.stdout).error).to.include({ exitCode: 4 })
+      } finally {
+        sockets.forEach(socket => { socket.destroy() })
+        await new Promise(resolve => silent.close(resolve))
+      }
+    })
+
+    it('names --http-host in a bad bind address, and register takes --timeout', async () => {
+      const bad = await run(['--bootstrap', ...LOOPBACK, '--http', '0', '--http-host', ' ', '--data-dir', join(dir, 'never-http')])
+      expect(bad.code).to.equal(2)
+      expect(bad.stderr).to.match(/^netget-peer: --http-host must be an address to bind/)
+
+      const registry = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${await randomPeerId()}`
+      const help = await run(['register', '--help'])
+      expect(help.stdout).to.include('--timeout MS')
+      // a registry that refuses: fails before the timeout; the flag is accepted
+      const refused = await run(['register', '--name', 'api', '--registry', registry, ...LOOPBACK, '--data-dir', join(dir, 'never-registered-2'), '--timeout', '3000'])
+      expect(refused.code).to.equal(4)
     })
 
     it('runs a registry until its signal aborts, then stops with exit 0', async () => {

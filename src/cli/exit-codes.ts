@@ -78,6 +78,7 @@ const FLAG_OF_OPTION: Record<string, string> = {
   'metadata.name': '--name',
   operationTimeout: '--timeout',
   port: '--http',
+  host: '--http-host',
   authority: '--authority',
   credential: '--credential',
   readRestricted: '--read-restricted',

@@ -6,6 +6,7 @@ import { InvalidRecordError } from '../errors.js'
 import { decodeLookupRequest, encodeLookupHeader, MAX_REQUEST_BYTES } from '../protocol/lookup-messages.js'
 import { lookupProtocol } from '../protocol/ids.js'
 import type { RecordIndex } from './record-index.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { LookupRequest } from '../protocol/lookup-messages.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
 import type { ByteStream } from '@libp2p/utils'
@@ -26,6 +27,8 @@ export interface LookupServerInit {
    * `connection` may not look up, or undefined if it may. @default everyone may
    */
   authorize?(connection: Connection): Promise<string | undefined>
+  /** Counts each answer and its latency. @default none */
+  metrics?: Pick<NetgetMetrics, 'lookup' | 'refusal'>
 }
 
 /** The longest length prefix of a request frame: enough for {@link MAX_REQUEST_BYTES}. */
@@ -82,6 +85,8 @@ export class LookupServer {
 
     if (refusal !== undefined) {
       log('refused lookups from %p - %s', connection.remotePeer, refusal)
+      this.init.metrics?.lookup('refused', 0)
+      this.init.metrics?.refusal('read-restricted')
       await refuse(stream, bytes, refusal, '')
       return
     }
@@ -112,6 +117,7 @@ export class LookupServer {
       }
 
       const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+      const started = performance.now()
 
       try {
         let page
@@ -120,6 +126,7 @@ export class LookupServer {
           page = index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
           log('bad lookup cursor from %p - %e', connection.remotePeer, err)
+          this.init.metrics?.lookup('error', (performance.now() - started) / 1000)
           await refuse(stream, bytes, (err as Error).message)
           return
         }
@@ -127,9 +134,11 @@ export class LookupServer {
         const envelopes = await index.envelopes(page.records)
         const header = encodeLookupHeader(page.next === undefined ? { count: envelopes.length } : { count: envelopes.length, next: page.next })
         await bytes.write(frames([header, ...envelopes]), { signal })
+        this.init.metrics?.lookup(envelopes.length > 0 ? 'found' : 'empty', (performance.now() - started) / 1000)
         log.trace('answered lookup of %s from %p with %d records%s', request.name, connection.remotePeer, envelopes.length, page.next === undefined ? '' : ' and a cursor')
       } catch (err) {
         log('lookup stream from %p failed - %e', connection.remotePeer, err)
+        this.init.metrics?.lookup('error', (performance.now() - started) / 1000)
         stream.abort(err as Error)
         return
       }

@@ -16,6 +16,7 @@ import { StoreUsage, storeQuotas } from './store-quotas.js'
 import type { IndexedRecord } from './indexed-record.js'
 import type { StoreQuotas } from './store-quotas.js'
 import type { Delivery } from '../libp2p/delivery-context.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { Connection, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
@@ -39,6 +40,15 @@ export interface RecordIndexInit {
   log: Logger
   /** Storage quotas; each one not given takes its default (see {@link StoreQuotas}). */
   quotas?: Partial<StoreQuotas>
+  /** Counts each put a peer makes, stored or refused (with the reason). @default none */
+  metrics?: Pick<NetgetMetrics, 'put'>
+}
+
+/** One change of what the index holds: a record of `name` by `peerId` stored (new or newer) or removed (deleted, expired). */
+export interface RecordChange {
+  type: 'stored' | 'removed'
+  name: string
+  peerId: string
 }
 
 /** Which records of a service one lookup answer holds. */
@@ -95,6 +105,8 @@ export class RecordIndex {
   private readonly byName = new Map<string, Map<string, IndexedRecord>>()
   private readonly rate: PutRate
   private peers?: IndexPeers
+  private readonly metrics?: Pick<NetgetMetrics, 'put'>
+  private readonly changeListeners = new Set<(change: RecordChange) => void>()
   private readonly onConnectionClose = (event: CustomEvent<Connection>): void => {
     this.usage.forgetConnection(event.detail.id)
     this.rate.forget(event.detail.id)
@@ -106,6 +118,7 @@ export class RecordIndex {
     this.datastorePrefix = init.datastorePrefix
     this.recordPrefix = `${init.datastorePrefix}/record/`
     this.log = init.log
+    this.metrics = init.metrics
     this.usage = new StoreUsage(storeQuotas(init.quotas))
     this.rate = new PutRate({ perSecond: this.usage.quotas.putsPerSecond, burst: this.usage.quotas.putBurst })
     this.datastore = new ObservedDatastore<IndexedRecord>(init.datastore, {
@@ -120,6 +133,16 @@ export class RecordIndex {
     this.peers?.removeEventListener?.('connection:close', this.onConnectionClose)
     this.peers = peers
     peers.addEventListener?.('connection:close', this.onConnectionClose)
+  }
+
+  /**
+   * Calls `listener` after each change of what the index holds (records
+   * read by {@link load} included); returns the function that stops it. A
+   * listener that throws is logged and kept.
+   */
+  onChange (listener: (change: RecordChange) => void): () => void {
+    this.changeListeners.add(listener)
+    return () => { this.changeListeners.delete(listener) }
   }
 
   /** Stops listening to the node given to {@link attach}. */
@@ -140,6 +163,7 @@ export class RecordIndex {
     if (!this.rate.take(delivery.connection.id)) {
       const err = new QuotaExceededError(`Registry put rate putsPerSecond: connection ${delivery.connection.id} put more than ${this.usage.quotas.putBurst} records at once or ${this.usage.quotas.putsPerSecond} a second`, 'putsPerSecond')
       this.log('refused to store %s (delivered by %p) - %s', uint8ArrayToString(key).slice(0, 80), delivery.connection.remotePeer, err.message)
+      this.metrics?.put('refused', 'putsPerSecond')
       throw err
     }
   }
@@ -260,25 +284,26 @@ export class RecordIndex {
     const decoded = this.decode(key, value, 'direct')
 
     if (decoded === undefined) {
-      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`))
+      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`), 'invalid')
     }
 
     const { record, envelope } = decoded
 
     if (record.expiresAt <= Date.now()) {
-      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`))
+      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`), 'expired')
     }
     const storedEnvelope = await this.read(key, options)
 
     if (storedEnvelope !== undefined) {
       if (uint8ArrayEquals(storedEnvelope, envelope)) {
+        this.metrics?.put('stored')
         return false // the very record stored: nothing to do
       }
 
       const stored = this.get(record.name, record.peerId)
 
       if (stored !== undefined && record.seq <= stored.seq) {
-        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`))
+        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`), 'stale-seq')
       }
     }
 
@@ -287,13 +312,15 @@ export class RecordIndex {
     const refusal = this.usage.refusal(record, this.get(record.name, record.peerId))
 
     if (refusal !== undefined) {
-      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota), delivery)
+      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota), refusal.quota, delivery)
     }
 
+    this.metrics?.put('stored')
     return record
   }
 
-  private refuse (key: Key, err: Error, delivery = currentDelivery()): Error {
+  private refuse (key: Key, err: Error, reason: string, delivery = currentDelivery()): Error {
+    this.metrics?.put('refused', reason)
     const from = delivery === undefined ? '' : ` (delivered by ${delivery.connection.remotePeer.toString()})`
     this.log('refused to store %s%s - %s', key.toString().slice(this.recordPrefix.length, this.recordPrefix.length + 80), from, err.message)
     return err
@@ -388,6 +415,17 @@ export class RecordIndex {
 
     instances.set(record.peerId, record)
     this.usage.add(record)
+    this.changed({ type: 'stored', name: record.name, peerId: record.peerId })
+  }
+
+  private changed (change: RecordChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.log.error('a record change listener failed - %e', err)
+      }
+    }
   }
 
   private remove (key: Key): void {
@@ -410,6 +448,8 @@ export class RecordIndex {
     if (instances.size === 0) {
       this.byName.delete(parts.name)
     }
+
+    this.changed({ type: 'removed', name: parts.name, peerId: parts.peerId })
   }
 
   private async read (key: Key, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {

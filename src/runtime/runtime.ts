@@ -9,6 +9,7 @@ import { HealthMonitor } from '../health/health-monitor.js'
 import { loadOrCreateKey, lockDataDir, openSeqMark } from '../identity/key-store.js'
 import { toInstance } from '../instances/instances.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
+import { createPrometheusMetrics, NO_METRICS } from '../metrics/index.js'
 import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
@@ -22,6 +23,7 @@ import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { CreateNodeInit, NetgetLibp2p } from '../libp2p/create-node.js'
+import type { NetgetMetrics, PrometheusMetrics } from '../metrics/index.js'
 import type { ServiceRecord } from '../records/record.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
@@ -55,6 +57,10 @@ interface Run {
   trustService?: TrustService
   /** Registries only: stored envelopes that passed verification, so each is checked once. */
   verified?: Map<string, VerifiedRecord>
+  /** The hooks features report to; they do nothing unless the `metrics` option is on. */
+  metrics: NetgetMetrics
+  /** With the `metrics` option: the Prometheus registry behind {@link metrics}. */
+  prometheus?: PrometheusMetrics
 }
 
 /**
@@ -94,6 +100,16 @@ export class Runtime implements Startable {
     return this.require().networkId
   }
 
+  /** The hooks features report metrics to (no-ops unless the `metrics` option is on); throws NotStartedError before start(). */
+  get metrics (): NetgetMetrics {
+    return this.require().metrics
+  }
+
+  /** With the `metrics` option, the node's Prometheus registry; undefined otherwise; throws NotStartedError before start(). */
+  get prometheus (): PrometheusMetrics | undefined {
+    return this.require().prometheus
+  }
+
   /** The running libp2p node; throws NotStartedError before start(). */
   get libp2p (): NetgetLibp2p {
     return this.require().libp2p
@@ -119,18 +135,30 @@ export class Runtime implements Startable {
       const trust = authority === undefined ? undefined : new NetworkTrust({ network: config.network, authority, peerId: peerIdFromPrivateKey(privateKey).toString(), credential: config.credential, log: this.log.newScope('trust') })
       await trust?.load()
       store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
-      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas }) : undefined
+      const live: { index?: RecordIndex, libp2p?: NetgetLibp2p } = {}
+      const prometheus = config.metrics === false
+        ? undefined
+        : await createPrometheusMetrics({
+          registry: config.metrics === true ? undefined : config.metrics,
+          records: () => live.index === undefined ? {} : { [networkId]: live.index.size },
+          peers: () => live.libp2p?.getPeers().length ?? 0
+        })
+      const metrics = prometheus?.hooks ?? NO_METRICS
+      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas, metrics }) : undefined
+      live.index = index
       await index?.load()
       // the DHT's gate needs the trust service, which needs libp2p: bound once both exist
       const gate: { trustService?: TrustService } = {}
       const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore, {
         checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
         dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined,
-        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) }
+        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) },
+        metrics: prometheus?.libp2p
       })
+      live.libp2p = libp2p
       index?.attach(libp2p)
       await this.startLibp2p(libp2p)
-      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
+      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust, metrics, prometheus }, registries)
       gate.trustService = run.trustService
       await run.trustService?.start()
       await run.lookupServer?.start()
@@ -267,7 +295,7 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery'>): Promise<NetgetLibp2p> {
+  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery' | 'metrics'>): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
@@ -286,7 +314,7 @@ export class Runtime implements Startable {
     })
   }
 
-  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust'>, registries: RegistryAddress[]): Run {
+  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust' | 'metrics' | 'prometheus'>, registries: RegistryAddress[]): Run {
     const { config } = this.init
     const { networkId, libp2p, index, trust } = parts
     const log = this.log
@@ -339,7 +367,7 @@ export class Runtime implements Startable {
       health,
       trustService,
       discovery: new ServiceDiscovery({ network: config.network, records, health }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted) }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), metrics: parts.metrics }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }
   }
