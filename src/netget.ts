@@ -110,6 +110,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
 
       try {
         await this.runtime.start()
+        // the list read from bootstrap.json, so that config says what the node uses
+        this.config.registryNodes ??= this.runtime.registries().map(({ registry }) => registry.multiaddr.toString())
         this.state = 'started'
       } catch (err) {
         this.state = 'stopped'

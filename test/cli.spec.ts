@@ -1,7 +1,7 @@
 /* eslint-env mocha */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -381,6 +381,15 @@ describe('netget-peer (CLI)', function () {
       const result = await run(['discover', 'x', '--bootstrap-file', file])
       expect(result.code).to.equal(4)
       expect(result.stderr).to.match(/^netget-peer: No registry is listed for network "development" in .*empty\.json: start one with `netget-peer --bootstrap`/)
+
+      // the file shipped in the package is a template: the message says where a file of one's own goes
+      const packaged = join(dir, 'node_modules', 'netget', 'bootstrap.json')
+      await mkdir(dirname(packaged), { recursive: true })
+      await writeFile(packaged, JSON.stringify({ version: 1, networks: { development: { registryNodes: [] } } }))
+      const fromPackage = await run(['discover', 'x', '--bootstrap-file', packaged])
+      expect(fromPackage.code).to.equal(4)
+      expect(fromPackage.stderr).to.match(/add it to networks\.development\.registryNodes in a bootstrap\.json of your own \(\.\/bootstrap\.json, or a file named by --bootstrap-file or \$NETGET_BOOTSTRAP; the one in the netget package is a template\)\n$/)
+      expect(fromPackage.stderr).to.not.match(/registryNodes in \S*node_modules/)
     })
 
     const badFiles: Array<[string, string, RegExp]> = [
@@ -447,6 +456,7 @@ describe('netget-peer (CLI)', function () {
       const result = await run(['--bootstrap', ...LOOPBACK, '--data-dir', dataDir])
       expect(result.code).to.equal(6)
       expect(result.stderr).to.match(/netget-peer: Data directory .*locked is in use by another netget node \(pid \d+\)/)
+      expect(result.stderr).to.match(/give each node its own data directory \(--data-dir DIR\)\n$/)
       expect((await readdir(dataDir)).sort()).to.deep.equal(['lock', 'peer.key'])
     })
 

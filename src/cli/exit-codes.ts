@@ -124,6 +124,10 @@ export function describeFailure (err: unknown): Failure {
     return { message: oneLine(nameFlag(error.message, (error as InvalidOptionsError).option)), exitCode: EXIT.USAGE }
   }
 
+  if (error.name === 'DataDirLockedError') {
+    return { message: oneLine(error.message.replace('(option dataDir)', '(--data-dir DIR)')), exitCode: EXIT.LOCAL }
+  }
+
   if (error.name === 'NoRegistryReachableError') {
     return { message: oneLine(nameNetworkFlags(error.message)), exitCode: EXIT.UNREACHABLE }
   }
