@@ -68,8 +68,14 @@ describe('README examples', function () {
       const client = testnet.createNode()
       let instances: Awaited<ReturnType<typeof client.discoverServiceNode>> = []
 
-      for (let tries = 0; instances.length === 0 && tries < 60 && child.exitCode === null; tries++) {
-        instances = await client.discoverServiceNode('chat', { signal: AbortSignal.timeout(2_000) }).catch(() => [])
+      // the child starts and registers in its own time: ask again every 250 ms, for 30 s at most
+      const deadline = Date.now() + 30_000
+
+      while (instances.length === 0 && Date.now() < deadline && child.exitCode === null) {
+        instances = await client.discoverServiceNode('chat', { signal: AbortSignal.timeout(5_000) }).catch(async () => {
+          await new Promise(resolve => setTimeout(resolve, 250))
+          return []
+        })
       }
 
       expect(instances, stderr).to.have.length(1)
