@@ -50,16 +50,27 @@ export class InvalidBootstrapFileError extends Error {
   }
 }
 
-/** No registry node of the network could be reached (or none is configured). */
+/** A registry that answered but serves another network, seen by {@link NoRegistryReachableError}. */
+export interface RegistryMismatch {
+  /** The registry's peer ID. */
+  peerId: string
+  /** The networks it serves (`<name>`, or `<name>@<authority>` when closed); empty when it is no registry at all. */
+  networks: string[]
+}
+
+/** No registry node of the network could be reached (or none is configured, or those given serve another network). */
 export class NoRegistryReachableError extends Error {
   static name = 'NoRegistryReachableError'
   name = 'NoRegistryReachableError'
   /** The network whose registries were tried. */
   readonly network: string
+  /** The registries that were reached but serve another network (or none); empty otherwise. */
+  readonly mismatched: RegistryMismatch[]
 
-  constructor (message: string, network: string, options?: ErrorOptions) {
+  constructor (message: string, network: string, options?: ErrorOptions & { mismatched?: RegistryMismatch[] }) {
     super(message, options)
     this.network = network
+    this.mismatched = options?.mismatched ?? []
   }
 }
 

@@ -112,6 +112,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
 
       try {
         await this.runtime.start()
+        // the list read from bootstrap.json, so that config says what the node uses
+        this.config.registryNodes ??= this.runtime.registries().map(({ registry }) => registry.multiaddr.toString())
         this.state = 'started'
       } catch (err) {
         this.state = 'stopped'
@@ -256,6 +258,24 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   async openChannel (target: ChannelTarget, options: OpenChannelOptions = {}): Promise<Channel> {
     await this.start()
     return this.withSignal(options, 'Opening a channel', async signal => this.runtime.channels.openChannel(target, { ...options, signal }))
+  }
+
+  /**
+   * The node's Prometheus metrics as text, with its `Content-Type`: the
+   * libp2p stack's and netget's (lookups and puts by result, lookup latency,
+   * refusals by reason, records stored, connected peers, ...). Needs the
+   * `metrics` option (UnsupportedOperationError otherwise); throws
+   * NotStartedError before {@link start}.
+   */
+  async metrics (): Promise<{ contentType: string, text: string }> {
+    this.requireStarted()
+    const prometheus = this.runtime.prometheus
+
+    if (prometheus === undefined) {
+      throw new UnsupportedOperationError('Metrics are off: create the node with metrics: true (or a prom-client Registry)')
+    }
+
+    return { contentType: prometheus.contentType, text: await prometheus.text() }
   }
 
   /**

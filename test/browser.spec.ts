@@ -171,7 +171,7 @@ describe('browser (Chromium)', function () {
     // the only edits: this registry's addresses and network instead of the README's placeholders
     const html = (example as string)
       .replace('http://127.0.0.1:8080/netget.js', `${http.url}/netget.js`)
-      .replace('/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3KooW...', registryWs)
+      .replace('/ip4/127.0.0.1/tcp/4102/ws/p2p/12D3KooW...', registryWs)
       .replace("network: 'demo'", `network: '${testnet.network}'`)
     expect(html).to.include(registryWs).and.include(`${http.url}/netget.js`)
 

@@ -1,7 +1,7 @@
 /* eslint-env mocha */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -11,7 +11,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
 import { main } from '../src/cli/main.js'
 import { DEFAULT_HEALTH_FAILURE_THRESHOLD, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_TIMEOUT } from '../src/constants.js'
-import { healthWindow } from '../src/index.js'
+import { healthWindow, startRegistryHttp } from '../src/index.js'
+import { createTestnet } from '../src/testing/index.js'
 import type { ChildProcess } from 'node:child_process'
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url))
@@ -246,6 +247,12 @@ describe('netget-peer (CLI)', function () {
       expect(await bundle.text()).to.include('Netget')
       const dashboard = await fetch(`${url}/`)
       expect(await dashboard.text()).to.match(/<html/i)
+      // --http binds 127.0.0.1 by default, and serves metrics and health
+      expect(started.http).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const metrics = await fetch(`${url}/metrics`)
+      expect(metrics.status).to.equal(200)
+      expect(await metrics.text()).to.match(/^netget_records\{network="clitest"\} 0$/m)
+      expect((await fetch(`${url}/healthz`)).status).to.equal(200)
 
       peer.kill('SIGTERM')
       expect(await peer.exit()).to.equal(0)
@@ -266,6 +273,21 @@ describe('netget-peer (CLI)', function () {
 
       const id = await run(['id', '--data-dir', dataDir, '--json'])
       expect(JSON.parse(id.stdout)).to.include({ peerId: first.peerId, created: false })
+    })
+
+    it('exits 4 at once, in one line, when the registry serves another network', async () => {
+      const registry = await startRegistry(join(dir, 'registry-other-network'))
+      const started = Date.now()
+      // the timeout is long, so only the check at connection time can make it fail fast
+      const result = await runProcess(['discover', 'orders-api', '--network', 'production', '--registry', registry.address, '--timeout', '60000'])
+      expect(result.code).to.equal(4)
+      expectOneLine(result.stderr, new RegExp(`Registry ${registry.peerId.slice(0, 4)}…${registry.peerId.slice(-6)} serves clitest, not production: pass --network clitest to talk to it, or --registry with the address of a registry of "production"`))
+      expect(Date.now() - started).to.be.below(30_000)
+
+      const json = await runProcess(['register', '--name', 'api', '--network', 'production', '--registry', registry.address, ...LOOPBACK, '--data-dir', join(dir, 'never-registered'), '--json'])
+      expect(json.code).to.equal(4)
+      expect(JSON.parse(json.stdout).error).to.include({ name: 'NoRegistryReachableError', exitCode: 4 })
+      expect(existsSync(join(dir, 'never-registered'))).to.equal(false)
     })
 
     it('prints a one-line error without a stack trace for bad input', async () => {
@@ -385,6 +407,15 @@ describe('netget-peer (CLI)', function () {
       const result = await run(['discover', 'x', '--bootstrap-file', file])
       expect(result.code).to.equal(4)
       expect(result.stderr).to.match(/^netget-peer: No registry is listed for network "development" in .*empty\.json: start one with `netget-peer --bootstrap`/)
+
+      // the file shipped in the package is a template: the message says where a file of one's own goes
+      const packaged = join(dir, 'node_modules', 'netget', 'bootstrap.json')
+      await mkdir(dirname(packaged), { recursive: true })
+      await writeFile(packaged, JSON.stringify({ version: 1, networks: { development: { registryNodes: [] } } }))
+      const fromPackage = await run(['discover', 'x', '--bootstrap-file', packaged])
+      expect(fromPackage.code).to.equal(4)
+      expect(fromPackage.stderr).to.match(/add it to networks\.development\.registryNodes in a bootstrap\.json of your own \(\.\/bootstrap\.json, or a file named by --bootstrap-file or \$NETGET_BOOTSTRAP; the one in the netget package is a template\)\n$/)
+      expect(fromPackage.stderr).to.not.match(/registryNodes in \S*node_modules/)
     })
 
     const badFiles: Array<[string, string, RegExp]> = [
@@ -451,6 +482,7 @@ describe('netget-peer (CLI)', function () {
       const result = await run(['--bootstrap', ...LOOPBACK, '--data-dir', dataDir])
       expect(result.code).to.equal(6)
       expect(result.stderr).to.match(/netget-peer: Data directory .*locked is in use by another netget node \(pid \d+\)/)
+      expect(result.stderr).to.match(/give each node its own data directory \(--data-dir DIR\)\n$/)
       expect((await readdir(dataDir)).sort()).to.deep.equal(['lock', 'peer.key'])
     })
 
@@ -464,6 +496,85 @@ describe('netget-peer (CLI)', function () {
 
       const shown = await run(['id', '--data-dir', dataDir])
       expect(shown.stdout).to.equal(`${first.peerId}\n`)
+    })
+
+    it('lists the services a registry holds, with counts, from its HTTP port', async () => {
+      const testnet = await createTestnet(0, { network: 'clilist' })
+
+      try {
+        await testnet.createNode({ metadata: { name: 'orders-api' } }).registerWithNetwork()
+        await testnet.createNode({ metadata: { name: 'orders-api' } }).registerWithNetwork()
+        await testnet.createNode({ metadata: { name: 'billing' } }).registerWithNetwork()
+        const http = await startRegistryHttp(testnet.registries[0], { snapshotInterval: 0 })
+
+        try {
+          const json = await run(['list', http.url, '--json'])
+          expect(json.code, json.stderr).to.equal(0)
+          const listed = JSON.parse(json.stdout)
+          expect(listed).to.include({ network: 'clilist', registry: testnet.registries[0].peerId })
+          expect(listed.services.map((service: { name: string, instances: number }) => [service.name, service.instances])).to.deep.equal([['billing', 1], ['orders-api', 2]])
+
+          const human = await run(['list', `${http.url}/`])
+          expect(human.code).to.equal(0)
+          expect(human.stdout).to.match(/^2 services on network clilist \(registry …\w+\):\n {2}billing {2}1 instance, \d healthy\n {2}orders-api {2}2 instances, \d healthy\n$/)
+        } finally {
+          await http.close()
+        }
+
+        const unreachable = await run(['list', `http://127.0.0.1:${await closedPort()}`])
+        expect(unreachable.code).to.equal(4)
+        expect(unreachable.stderr).to.match(/^netget-peer: Cannot reach http:\/\/127\.0\.0\.1:\d+: .*; check that the registry runs with --http there\n$/)
+        expect((await run(['list', 'not a url'])).code).to.equal(2)
+      } finally {
+        await testnet.destroy()
+      }
+    })
+
+    it('shows a wait of more than a second on a terminal only, never with --json', async () => {
+      // a registry that accepts connections and never answers: the dial hangs until the timeout
+      const sockets = new Set<import('node:net').Socket>()
+      const silent = createServer(socket => { sockets.add(socket) })
+      await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+      const registry = `/ip4/127.0.0.1/tcp/${(silent.address() as { port: number }).port}/p2p/${await randomPeerId()}`
+      const discover = async (tty: boolean, json: boolean): Promise<{ code: number, stdout: string, stderr: string }> => {
+        let stdout = ''
+        let stderr = ''
+        const code = await main(['discover', 'x', '--registry', registry, '--timeout', '2500', ...(json ? ['--json'] : [])], {
+          stdout: { write: chunk => { stdout += chunk } },
+          stderr: { write: chunk => { stderr += chunk }, isTTY: tty },
+          env: {}
+        })
+        return { code, stdout, stderr }
+      }
+
+      try {
+        const [terminal, piped, json] = await Promise.all([discover(true, false), discover(false, false), discover(true, true)])
+        expect(terminal.code).to.equal(4)
+        expect(terminal.stderr).to.match(/\r\x1b\[Klooking up "x" on network "development"… 1 s/)
+        // the line is cleared before the error
+        expect(terminal.stderr).to.match(/\r\x1b\[Knetget-peer: Timed out after 2500 ms/)
+        expect(piped.code).to.equal(4)
+        expect(piped.stderr).to.not.match(/… \d+ s/)
+        expect(json.code).to.equal(4)
+        expect(json.stderr).to.not.match(/… \d+ s/)
+        expect(JSON.parse(json.stdout).error).to.include({ exitCode: 4 })
+      } finally {
+        sockets.forEach(socket => { socket.destroy() })
+        await new Promise(resolve => silent.close(resolve))
+      }
+    })
+
+    it('names --http-host in a bad bind address, and register takes --timeout', async () => {
+      const bad = await run(['--bootstrap', ...LOOPBACK, '--http', '0', '--http-host', ' ', '--data-dir', join(dir, 'never-http')])
+      expect(bad.code).to.equal(2)
+      expect(bad.stderr).to.match(/^netget-peer: --http-host must be an address to bind/)
+
+      const registry = `/ip4/127.0.0.1/tcp/${await closedPort()}/p2p/${await randomPeerId()}`
+      const help = await run(['register', '--help'])
+      expect(help.stdout).to.include('--timeout MS')
+      // a registry that refuses: fails before the timeout; the flag is accepted
+      const refused = await run(['register', '--name', 'api', '--registry', registry, ...LOOPBACK, '--data-dir', join(dir, 'never-registered-2'), '--timeout', '3000'])
+      expect(refused.code).to.equal(4)
     })
 
     it('runs a registry until its signal aborts, then stops with exit 0', async () => {

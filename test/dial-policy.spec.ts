@@ -3,6 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { DialPolicy } from '../src/browser/dial-policy.js'
+import { Netget as BrowserNetget } from '../src/browser/netget.js'
 
 async function peerId (): Promise<string> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
@@ -111,5 +112,15 @@ describe('browser dial policy', () => {
 
     const any = new DialPolicy('any')
     expect(denies(any, '/ip4/192.168.1.10/tcp/4002/ws', stranger)).to.equal(false)
+  })
+})
+
+describe('browser Netget registry addresses', () => {
+  it('tells a page given a TCP registry address that it needs /ws', async () => {
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    expect(() => new BrowserNetget({ network: 'demo', registryNodes: [`/ip4/127.0.0.1/tcp/4001/p2p/${peer}`] })).to.throw(/registryNodes\[0\]: "\/ip4\/127\.0\.0\.1\/tcp\/4001\/p2p\/\w+" is not a WebSocket address, and a page can dial WebSockets only: give the registry's \/ws address/)
+    const page = new BrowserNetget({ network: 'demo', registryNodes: [`/ip4/127.0.0.1/tcp/4002/ws/p2p/${peer}`] })
+    expect(() => page.addRegistryNode(`/dns4/registry.example.com/tcp/4001/p2p/${peer}`)).to.throw(/addRegistryNode: .* is not a WebSocket address/)
+    expect(page.addRegistryNode(`/dns4/registry.example.com/tcp/443/tls/ws/p2p/${peer}`)).to.equal(false)
   })
 })

@@ -7,7 +7,7 @@ import { Netget, recordKey, sealRecord } from '../src/index.js'
 import { RegistryConnections } from '../src/registries/registry-connections.js'
 import { createTestnet } from '../src/testing/index.js'
 import { nextEvent, rejectionOf, startTcpRelay } from './helpers.js'
-import type { ServiceRecord } from '../src/index.js'
+import type { NoRegistryReachableError, ServiceRecord } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
 
 describe('registration and discovery', () => {
@@ -290,10 +290,24 @@ describe('networks', () => {
       expect(found.map(instance => instance.peerId)).to.deep.equal([prodService.peerId])
       expect(found[0].metadata.env).to.equal('prod')
 
-      // a production client that only knows the development registry finds nothing
-      const lost = production.createNode({ registryNodes: development.registryNodes, operationTimeout: 3_000 })
-      const err = await rejectionOf(lost.discoverServiceNode('api'))
-      expect(['ServiceNotFoundError', 'TimeoutError']).to.include(err.name)
+      // the development registry is not counted as one of the production client's registries
+      const development0 = development.registries[0].peerId
+      expect(client.registryNodes().find(registry => registry.peerId === development0)).to.have.property('connected', false)
+
+      // a production client that only knows the development registry is told so at once, not after its timeout
+      const lost = production.createNode({ registryNodes: development.registryNodes, operationTimeout: 60_000 })
+      const started = Date.now()
+      const err = await rejectionOf(lost.discoverServiceNode('api')) as NoRegistryReachableError
+      expect(err.name).to.equal('NoRegistryReachableError')
+      expect(Date.now() - started).to.be.below(20_000)
+      expect(err.message).to.match(new RegExp(`^Registry ${development0.slice(0, 4)}…${development0.slice(-6)} serves development, not production: `))
+      expect(err.mismatched).to.deep.equal([{ peerId: development0, networks: ['development'] }])
+      // registering fails the same way
+      const lostService = production.createNode({ registryNodes: development.registryNodes, metadata: { name: 'api' }, operationTimeout: 60_000 })
+      expect(await rejectionOf(lostService.registerWithNetwork())).to.have.property('name', 'NoRegistryReachableError')
+      // a service node is no registry at all
+      const notRegistry = production.createNode({ registryNodes: [prodService.multiaddrs[0]], operationTimeout: 60_000 })
+      expect((await rejectionOf(notRegistry.discoverServiceNode('api'))).message).to.match(/is not a registry \(it serves no netget network, so not production\)/)
 
       const devFound = await development.createNode().discoverServiceNode('api')
       expect(devFound.map(instance => instance.metadata.env)).to.deep.equal(['dev'])

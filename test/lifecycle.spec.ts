@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { expect } from 'chai'
 import { createTestnet } from '../src/testing/index.js'
 import { nextEvent } from './helpers.js'
@@ -31,6 +33,21 @@ describe('node lifecycle', () => {
     await reconnected
     expect(node.registryNodes()).to.deep.equal([{ peerId: testnet.registries[1].peerId, multiaddr: second, connected: true }])
     expect(node.libp2p.getConnections().map(connection => connection.remotePeer.toString())).to.not.include(testnet.registries[0].peerId)
+  })
+
+  it('is starting as soon as start() is called, and config.registryNodes shows the list read from bootstrap.json', async () => {
+    testnet = await createTestnet(0)
+    const file = join(testnet.dataDir('bootstrap'))
+    await mkdir(file)
+    const path = join(file, 'bootstrap.json')
+    await writeFile(path, JSON.stringify({ version: 1, networks: { [testnet.network]: { registryNodes: testnet.registryNodes } } }))
+    const node = testnet.createNode({ registryNodes: undefined, bootstrapFile: path })
+    expect(node.config.registryNodes).to.equal(undefined)
+    const started = node.start()
+    expect(node.status).to.equal('starting')
+    await started
+    expect(node.status).to.equal('started')
+    expect(node.config.registryNodes).to.deep.equal(testnet.registryNodes)
   })
 
   it('keeps registries added and removed before start', async () => {

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import ts from 'typescript'
+import { createTestnet } from '../src/testing/index.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 const CHECK_DIR = join(ROOT, 'dist', 'readme-check')
@@ -47,5 +49,45 @@ describe('README examples', function () {
       return where + ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')
     })
     expect(problems).to.deep.equal([])
+  })
+
+  it('the Browser section\'s chat service runs as written, given the registry\'s address', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+    const code = /The `chat` service is an ordinary Node peer[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(code).to.be.a('string')
+    await mkdir(CHECK_DIR, { recursive: true })
+    // inside the package, so `import 'netget'` resolves to it by its own name
+    const file = join(CHECK_DIR, 'chat.mjs')
+    await writeFile(file, code as string)
+    const testnet = await createTestnet(0, { network: 'demo' })
+    const child = spawn(process.execPath, [file, testnet.registryNodes[0]], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+
+    try {
+      const client = testnet.createNode()
+      let instances: Awaited<ReturnType<typeof client.discoverServiceNode>> = []
+
+      // the child starts and registers in its own time: ask again every 250 ms, for 30 s at most
+      const deadline = Date.now() + 30_000
+
+      while (instances.length === 0 && Date.now() < deadline && child.exitCode === null) {
+        instances = await client.discoverServiceNode('chat', { signal: AbortSignal.timeout(5_000) }).catch(async () => {
+          await new Promise(resolve => setTimeout(resolve, 250))
+          return []
+        })
+      }
+
+      expect(instances, stderr).to.have.length(1)
+      const channel = await client.openChannel(instances[0])
+      await channel.send({ text: 'hello' })
+      const iterator = channel[Symbol.asyncIterator]()
+      const { value } = await iterator.next()
+      expect(value).to.deep.equal({ echo: { text: 'hello' }, from: instances[0].peerId })
+      await channel.close()
+    } finally {
+      child.kill('SIGTERM')
+      await testnet.destroy()
+    }
   })
 })

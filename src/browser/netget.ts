@@ -56,6 +56,8 @@ export class Netget extends NodeNetget {
     super({ ...rest, nodeType: 'service', listen: [], dataDir: false, connectionGater: dialPolicy.gater() })
     this.dialPolicy = dialPolicy
 
+    init.registryNodes.forEach((address, index) => { assertWebSocket(address, `registryNodes[${index}]`) })
+
     for (const address of init.registryNodes) {
       const registry = parseRegistryAddress(address)
       this.dialPolicy.allowRegistry(registry.peerId.toString(), registry.multiaddr)
@@ -95,9 +97,25 @@ export class Netget extends NodeNetget {
 
   /** Adds a registry (a WebSocket multiaddr ending in `/p2p/<peer id>`) and trusts it under the dial policy. */
   override addRegistryNode (address: string | Multiaddr): boolean {
+    assertWebSocket(address, 'addRegistryNode')
     const added = super.addRegistryNode(address)
     const registry = parseRegistryAddress(address, 'addRegistryNode')
     this.dialPolicy.allowRegistry(registry.peerId.toString(), registry.multiaddr)
     return added
   }
+}
+
+/**
+ * A page dials WebSockets only: a registry address without `/ws` (or
+ * `/wss`, `/tls/ws`) throws InvalidOptionsError pointing at the registry's
+ * WebSocket address.
+ */
+function assertWebSocket (address: string | Multiaddr, option: string): void {
+  const text = String(address)
+
+  if (/\/(?:ws|wss|tls\/ws)(?:\/|$)/.test(text) || !text.startsWith('/')) {
+    return
+  }
+
+  throw new InvalidOptionsError(`${option}: ${JSON.stringify(text.slice(0, 120))} is not a WebSocket address, and a page can dial WebSockets only: give the registry's /ws address (netget-peer --bootstrap prints it, like /ip4/127.0.0.1/tcp/4002/ws/p2p/12D3KooW...), or /tls/ws from an https page`, { option: 'registryNodes' })
 }

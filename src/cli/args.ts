@@ -38,7 +38,7 @@ const CLIENT_DATA_DIR: FlagSpec = { type: 'string', value: 'DIR', description: '
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   registry: {
     name: 'registry',
-    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT] [--authority PEERID --credential FILE [--read-restricted]]',
+    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT [--http-host HOST]] [--authority PEERID --credential FILE [--read-restricted]]',
     summary: 'run a registry node until SIGINT/SIGTERM; prints the addresses to put in bootstrap.json',
     positionals: [],
     flags: {
@@ -49,7 +49,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity and records persist (default: .netget/<network>/registry)' },
       registry: { ...REGISTRY, description: 'another registry of the network to peer with; repeatable (default: bootstrap.json)' },
       'bootstrap-file': BOOTSTRAP_FILE,
-      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT (127.0.0.1 only): /netget.js, the browser bundle; / a live dashboard; /api/services as JSON' },
+      http: { type: 'string', value: 'PORT', description: 'also serve HTTP on PORT: /netget.js, the browser bundle; / a live dashboard; /api/services as JSON; /metrics (Prometheus); /healthz' },
+      'http-host': { type: 'string', value: 'HOST', description: 'the address --http binds (default: 127.0.0.1, this machine only); an interface\'s address, like 10.0.0.7, serves others' },
       authority: AUTHORITY,
       credential: { ...CREDENTIAL, description: 'the registry\'s credential (role registry) on a closed network, written by `network grant`' },
       'read-restricted': { type: 'boolean', description: 'closed network: refuse lookups and DHT requests from peers without a valid credential' },
@@ -59,13 +60,14 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     examples: [
       'netget-peer --bootstrap',
       'netget-peer --bootstrap --http 8080',
+      'netget-peer --bootstrap --http 8080 --http-host 10.0.0.7',
       'netget-peer --bootstrap --network staging --listen /ip4/0.0.0.0/tcp/4001 --announce /dns4/registry.example.com/tcp/4001',
       'netget-peer --bootstrap --network production --authority 12D3KooW... --credential registry.cred --read-restricted'
     ]
   },
   register: {
     name: 'register',
-    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...] [--authority PEERID --credential FILE]',
+    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...] [--timeout MS] [--authority PEERID --credential FILE]',
     summary: 'keep a service instance announced until SIGINT/SIGTERM, then withdraw it',
     positionals: [],
     flags: {
@@ -76,6 +78,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       listen: { ...LISTEN, description: 'address to listen on; repeatable (default: random TCP and WebSocket ports on all interfaces)' },
       announce: ANNOUNCE,
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity persists (default: .netget/<network>/<name>)' },
+      timeout: { ...TIMEOUT, description: TIMEOUT.description.replace('give up', 'give up unless a registry stored the record') },
       'bootstrap-file': BOOTSTRAP_FILE,
       authority: AUTHORITY,
       credential: { ...CREDENTIAL, description: 'the service\'s credential (role publish, granting NAME) on a closed network, written by `network grant` (a replaced file is picked up)' },
@@ -151,13 +154,28 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'netget-peer id --data-dir /var/lib/netget'
     ]
   },
+  list: {
+    name: 'list',
+    usage: 'list URL [--json] [--timeout MS]',
+    summary: 'list the services a registry holds, with their instance counts, from its HTTP port (--http)',
+    positionals: ['URL'],
+    flags: {
+      timeout: TIMEOUT,
+      json: JSON_FLAG,
+      help: HELP
+    },
+    examples: [
+      'netget-peer list http://127.0.0.1:8080',
+      'netget-peer list http://127.0.0.1:8080 --json'
+    ]
+  },
   ...NETWORK_COMMANDS
 }
 
-const COMMAND_WORDS = new Set<string>(['register', 'discover', 'ping', 'id', 'network'])
+const COMMAND_WORDS = new Set<string>(['register', 'discover', 'ping', 'id', 'list', 'network'])
 
 /** The commands, as messages list them. */
-const COMMAND_LIST = 'register, discover, ping, id, network, or --bootstrap to run a registry'
+const COMMAND_LIST = 'register, discover, ping, id, list, network, or --bootstrap to run a registry'
 
 /**
  * Works out what argv (without `node` and the script) asks for. Throws

@@ -4,7 +4,7 @@
  * `new Netget()` takes is handed to it as given: the library validates, and
  * exit-codes.ts names the flag in its message.
  */
-import { BOOTSTRAP_FILE_ENV, defaults, loadBootstrapList, resolveBootstrapPath } from '../index.js'
+import { BOOTSTRAP_FILE_ENV, defaults, loadBootstrapList, PACKAGED_BOOTSTRAP_FILE, resolveBootstrapPath } from '../index.js'
 import { CommandError, EXIT, quote } from './exit-codes.js'
 import type { Netget } from '../index.js'
 import type { ParsedCommand } from './args.js'
@@ -110,10 +110,19 @@ export async function noRegistryListed (node: Netget, source: RegistrySource): P
 
   if (listed === undefined) {
     const known = Object.keys(list.networks)
-    return new CommandError(`Unknown network ${quote(network)}: ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" there, or pass --registry MULTIADDR`, EXIT.USAGE)
+    const where = isPackagedFile(path) ? `in a bootstrap.json of your own (./bootstrap.json, --bootstrap-file or $${BOOTSTRAP_FILE_ENV})` : 'there'
+    return new CommandError(`Unknown network ${quote(network)}: ${path} lists ${known.length === 0 ? 'no network' : known.join(', ')}; add it under "networks" ${where}, or pass --registry MULTIADDR`, EXIT.USAGE)
   }
 
-  return new CommandError(`No registry is listed for network "${network}" in ${path}: start one with \`netget-peer --bootstrap\` and pass an address it prints with --registry, or add it to networks.${network}.registryNodes there`, EXIT.UNREACHABLE)
+  const where = isPackagedFile(path)
+    ? `to networks.${network}.registryNodes in a bootstrap.json of your own (./bootstrap.json, or a file named by --bootstrap-file or $${BOOTSTRAP_FILE_ENV}; the one in the netget package is a template)`
+    : `to networks.${network}.registryNodes in ${path}`
+  return new CommandError(`No registry is listed for network "${network}" in ${path}: start one with \`netget-peer --bootstrap\` and pass an address it prints with --registry, or add it ${where}`, EXIT.UNREACHABLE)
+}
+
+/** Whether `path` is the bootstrap.json shipped with the package (in node_modules once installed): a template, not for editing. */
+function isPackagedFile (path: string): boolean {
+  return path === PACKAGED_BOOTSTRAP_FILE || /[\\/]node_modules[\\/]/.test(path)
 }
 
 /** `KEY=VALUE` flags (--meta, --filter) as an object; a key may appear once. */

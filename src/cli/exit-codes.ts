@@ -78,6 +78,7 @@ const FLAG_OF_OPTION: Record<string, string> = {
   'metadata.name': '--name',
   operationTimeout: '--timeout',
   port: '--http',
+  host: '--http-host',
   authority: '--authority',
   credential: '--credential',
   readRestricted: '--read-restricted',
@@ -123,6 +124,14 @@ export function describeFailure (err: unknown): Failure {
     return { message: oneLine(nameFlag(error.message, (error as InvalidOptionsError).option)), exitCode: EXIT.USAGE }
   }
 
+  if (error.name === 'DataDirLockedError') {
+    return { message: oneLine(error.message.replace('(option dataDir)', '(--data-dir DIR)')), exitCode: EXIT.LOCAL }
+  }
+
+  if (error.name === 'NoRegistryReachableError') {
+    return { message: oneLine(nameNetworkFlags(error.message)), exitCode: EXIT.UNREACHABLE }
+  }
+
   if (exitCode !== undefined) {
     return { message: oneLine(error.message), exitCode }
   }
@@ -162,6 +171,17 @@ export function nameFlag (message: string, option: string | undefined): string {
 
   const name = option.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   return message.replace(new RegExp(`^(?:Option "${name}"|[\\w.]+\\(${name}\\)|${name}(?=:))`), flag)
+}
+
+/**
+ * Names the flags in the advice of a "registry serves another network"
+ * message: the library says `use network "x"` and `give the address of a
+ * registry`, the CLI `pass --network x` and `--registry`.
+ */
+export function nameNetworkFlags (message: string): string {
+  return message
+    .replace(/use network "([^"]+)" to talk to it, or give the address of a registry/g, 'pass --network $1 to talk to it, or --registry with the address of a registry')
+    .replace(/give the address of a registry/g, 'pass --registry with the address of a registry')
 }
 
 /** Longest piece of user input quoted in a CLI message, like the library's. */

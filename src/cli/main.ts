@@ -18,6 +18,7 @@ import { logger } from '@libp2p/logger'
 import { helpText, parseInvocation } from './args.js'
 import { runDiscover } from './commands/discover.js'
 import { runId } from './commands/id.js'
+import { runList } from './commands/list.js'
 import { runNetworkCreate } from './commands/network-create.js'
 import { runNetworkGrant } from './commands/network-grant.js'
 import { runNetworkRevoke } from './commands/network-revoke.js'
@@ -41,6 +42,7 @@ const RUNNERS: Record<CommandName, (context: CommandContext) => Promise<number>>
   discover: runDiscover,
   ping: runPing,
   id: runId,
+  list: runList,
   'network create': runNetworkCreate,
   'network grant': runNetworkGrant,
   'network show': runNetworkShow,

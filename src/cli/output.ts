@@ -14,14 +14,20 @@ export const PROGRAM = 'netget-peer'
 /** Where a command prints: the process's streams, or test captures. */
 export interface OutputStreams {
   stdout: { write(chunk: string): unknown }
-  stderr: { write(chunk: string): unknown }
+  /** `isTTY`: a terminal, where a wait is shown as it goes on. */
+  stderr: { write(chunk: string): unknown, isTTY?: boolean }
 }
+
+/** How long a command waits before it says it is still waiting, in ms; then every this long again. */
+export const WAITING_NOTICE_DELAY = 1_000
 
 /** The printer of one command run. */
 export class Output {
   /** Whether --json was given. */
   readonly json: boolean
   private readonly io: OutputStreams
+  /** A waiting line is on the terminal now (see {@link waiting}). */
+  private waitingLine = false
 
   constructor (io: OutputStreams, json: boolean) {
     this.io = io
@@ -31,8 +37,39 @@ export class Output {
   /** A human progress line (stderr); nothing in JSON mode. */
   progress (line: string): void {
     if (!this.json) {
-      this.io.stderr.write(`${line}\n`)
+      this.io.stderr.write(`${this.clearWaiting()}${line}\n`)
     }
+  }
+
+  /**
+   * Shows that a wait goes on: once it has lasted {@link WAITING_NOTICE_DELAY}
+   * ms, a line on stderr saying `what` and for how long, rewritten in place
+   * every second — only when stderr is a terminal, never with --json. Call
+   * the function it returns when the wait ends (it clears the line).
+   */
+  waiting (what: string): () => void {
+    if (this.json || this.io.stderr.isTTY !== true) {
+      return () => {}
+    }
+
+    const started = Date.now()
+    const timer = setInterval(() => {
+      this.waitingLine = true
+      this.io.stderr.write(`\r\x1b[K${what}… ${Math.floor((Date.now() - started) / 1000)} s`)
+    }, WAITING_NOTICE_DELAY)
+    timer.unref?.()
+
+    return () => {
+      clearInterval(timer)
+      this.io.stderr.write(this.clearWaiting())
+    }
+  }
+
+  /** What erases the waiting line, if one is shown. */
+  private clearWaiting (): string {
+    const shown = this.waitingLine
+    this.waitingLine = false
+    return shown ? '\r\x1b[K' : ''
   }
 
   /** A short command's result: `value` as one JSON object, or `human` lines on stdout. */
@@ -63,7 +100,7 @@ export class Output {
 
   /** The one-line error message, and its JSON form in JSON mode. */
   failure (failure: Failure, errorName: string): void {
-    this.io.stderr.write(`${PROGRAM}: ${failure.message}\n`)
+    this.io.stderr.write(`${this.clearWaiting()}${PROGRAM}: ${failure.message}\n`)
 
     if (this.json) {
       this.io.stdout.write(`${JSON.stringify({ error: { name: errorName, message: failure.message, exitCode: failure.exitCode } })}\n`)

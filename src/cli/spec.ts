@@ -33,7 +33,7 @@ export interface CommandSpec {
 /** The `network` subcommands, each run as `netget-peer network <word>`. */
 export type NetworkCommandName = 'network create' | 'network grant' | 'network show' | 'network revoke'
 
-export type CommandName = 'registry' | 'register' | 'discover' | 'ping' | 'id' | NetworkCommandName
+export type CommandName = 'registry' | 'register' | 'discover' | 'ping' | 'id' | 'list' | NetworkCommandName
 
 export const NETWORK: FlagSpec = { type: 'string', value: 'NAME', description: `network to join (default: ${defaults.DEFAULT_NETWORK})` }
 export const REGISTRY: FlagSpec = { type: 'string', multiple: true, value: 'MULTIADDR', description: 'registry address ending in /p2p/<peer id>; repeatable (default: the network\'s list in bootstrap.json)' }

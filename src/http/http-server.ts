@@ -128,6 +128,8 @@ interface Context {
   maxConcurrentRequests: number
   inFlight: number
   loadBundle(): Promise<Bundle | undefined>
+  /** Whether the server still accepts connections. */
+  listening(): boolean
 }
 
 const log = logger('netget:http')
@@ -192,6 +194,7 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
     corsOrigins: new Set(corsOrigins),
     maxConcurrentRequests,
     inFlight: 0,
+    listening: () => server.listening,
     loadBundle: async () => {
       bundle ??= readFile(bundlePath).then(code => ({ code, gzip: gzipSync(code, { level: 9 }) }), err => {
         log.error('cannot read the browser bundle %s - %e', bundlePath, err)
@@ -274,6 +277,22 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
     case '/index.html':
       send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, { 'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'" })
       return
+    case '/healthz': {
+      const healthy = context.netget.status === 'started' && context.listening()
+      const body = { status: healthy ? 'ok' : context.netget.status === 'started' ? 'closing' : context.netget.status, network: context.netget.network }
+      send(response, healthy ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, healthy ? {} : { 'Retry-After': '1' })
+      return
+    }
+    case '/metrics': {
+      if (context.netget.config.metrics === false) {
+        send(response, 404, 'text/plain; charset=utf-8', 'metrics are off: create the registry node with metrics: true (netget-peer --http turns them on)\n')
+        return
+      }
+
+      const metrics = await context.netget.metrics()
+      send(response, 200, metrics.contentType, metrics.text)
+      return
+    }
     case '/favicon.ico':
       response.writeHead(204, { 'Cache-Control': 'public, max-age=86400' })
       response.end()
@@ -299,7 +318,7 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
       return
     }
     default:
-      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js, /api/services or /api/services/NAME\n')
+      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js, /api/services, /api/services/NAME, /metrics or /healthz\n')
   }
 }
 

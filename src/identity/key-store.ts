@@ -131,11 +131,11 @@ export async function lockDataDir (dataDir: string): Promise<() => Promise<void>
     const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
 
     if (Number.isInteger(owner) && owner !== process.pid && isRunning(owner)) {
-      throw new DataDirLockedError(`Data directory ${dataDir} is in use by another netget node (pid ${owner}); give each node its own dataDir`, dataDir)
+      throw new DataDirLockedError(`Data directory ${dataDir} is in use by another netget node (pid ${owner}); give each node its own data directory (option dataDir)`, dataDir)
     }
 
     if (owner === process.pid) {
-      throw new DataDirLockedError(`Data directory ${dataDir} is already used by another netget node in this process; give each node its own dataDir`, dataDir)
+      throw new DataDirLockedError(`Data directory ${dataDir} is already used by another netget node in this process; give each node its own data directory (option dataDir)`, dataDir)
     }
 
     await rm(path, { force: true })

@@ -9,7 +9,7 @@ import { PendingInboundLimit } from './pending-inbound.js'
 import { netgetServices } from './services.js'
 import type { NetgetServicesInit } from './services.js'
 import type { Identify } from '@libp2p/identify'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -58,6 +58,8 @@ export interface CreateNodeInit {
    * @default MAX_PENDING_INBOUND_PER_IP (128)
    */
   maxPendingInboundPerIp?: number
+  /** The libp2p stack's metrics (`@libp2p/prometheus-metrics`). @default none */
+  metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
 
 /**
@@ -76,6 +78,7 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
   return createLibp2p({
     start: false,
     privateKey: init.privateKey,
+    metrics: init.metrics,
     datastore: init.datastore,
     addresses: {
       listen: init.listen,

@@ -6,6 +6,7 @@ import { Slots } from '../health/slots.js'
 import { sealAttestation } from './attestation.js'
 import type { Attestation } from './attestation.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { Connection, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** The parts of libp2p a registry measures its publishers with. */
@@ -28,6 +29,8 @@ export interface PublisherLivenessInit {
   log: Logger
   /** Whether a peer has a live record here (a peer that connects is measured only then). */
   isPublisher(peerId: string): boolean
+  /** Counts each attestation signed. @default none */
+  metrics?: Pick<NetgetMetrics, 'attestation'>
   /** Called when a publisher's status changes, with its new signed attestation. */
   onChange?(peerId: string, envelope: Uint8Array): void
 }
@@ -198,6 +201,8 @@ export class PublisherLiveness {
         measuredAt: measured.measuredAt,
         expiresAt: measured.measuredAt + this.ttl
       }, this.init.privateKey)
+
+      this.init.metrics?.attestation()
 
       if (this.publishers.get(peerId) === measured && measured.version === version) {
         measured.envelope = envelope

@@ -1,5 +1,6 @@
 import type { ServiceMetadata } from '../records/record.js'
 import type { StoreQuotas } from '../registry/store-quotas.js'
+import type { PromRegistry } from '../metrics/index.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -209,6 +210,16 @@ export interface NetgetInit {
    * @default `30_000`
    */
   revocationRefreshInterval?: number
+  /**
+   * Prometheus metrics (Node): `true` keeps the libp2p stack's and netget's
+   * metrics in a prom-client registry of the node's own; a prom-client
+   * `Registry` adds them to the application's. Read them with
+   * `node.metrics()`; a registry's HTTP port serves them at `/metrics`.
+   * Needs the packages `prom-client` and `@libp2p/prometheus-metrics`.
+   *
+   * @default `false`
+   */
+  metrics?: boolean | PromRegistry
 }
 
 /** The options that have no default: after validation they may still be absent. */

@@ -6,6 +6,7 @@ import { isPlainObject } from '../records/record.js'
 import { preview } from '../text.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
 import type { NetgetConfig, NetgetInit } from './init.js'
+import type { PromRegistry } from '../metrics/index.js'
 import type { StoreQuotas } from '../registry/store-quotas.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -330,6 +331,17 @@ export const OPTIONS: OptionTable = {
     unit: 'ms',
     default: C.DEFAULT_REVOCATION_REFRESH_INTERVAL,
     check: duration
+  },
+  metrics: {
+    doc: 'Prometheus metrics (Node): `true` keeps the libp2p stack\'s and netget\'s metrics in a prom-client registry of the node\'s own; a prom-client `Registry` adds them to the application\'s (one node per registry). Read with `await node.metrics()`; a registry\'s HTTP port serves them at `/metrics`. Needs `prom-client` and `@libp2p/prometheus-metrics`.',
+    default: false,
+    check: (value, option) => {
+      if (typeof value === 'boolean' || (typeof value === 'object' && value !== null && typeof (value as { metrics?: unknown }).metrics === 'function' && typeof (value as { getSingleMetric?: unknown }).getSingleMetric === 'function')) {
+        return value as boolean | PromRegistry
+      }
+
+      throw new InvalidOptionsError(`Option "metrics" must be true, false or a prom-client Registry, got ${preview(value)}`, { option })
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { raceSignal } from 'race-signal'
-import { NoRegistryReachableError } from '../errors.js'
+import { NoRegistryReachableError, TimeoutError } from '../errors.js'
+import { servedNamespaces, servesNamespace, wrongNetworkError } from './registry-network.js'
 import type { RegistryAddress } from './registry-address.js'
-import type { Logger, PeerId } from '@libp2p/interface'
+import type { IdentifyResult, Logger, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 /** Tag that keeps the connection manager from pruning registry connections. */
@@ -13,7 +14,15 @@ export type RegistryConnectionsComponents = Pick<Libp2p, 'peerId' | 'dial' | 'ha
 
 export interface RegistryConnectionsInit {
   libp2p: RegistryConnectionsComponents
+  /** The network's name, as messages name it. */
   network: string
+  /**
+   * The network as protocol ids name it (`<name>@<authority>` when closed): a
+   * registry counts as connected only once identify shows it serves this
+   * namespace's lookup or kad protocol.
+   * @default network
+   */
+  networkId?: string
   registries: RegistryAddress[]
   redialMinDelay: number
   redialMaxDelay: number
@@ -35,6 +44,10 @@ interface Supervised {
   timer?: ReturnType<typeof setTimeout>
   dialing?: Promise<void>
   admitting?: Promise<void>
+  /** The protocols the registry listed in identify on its current connection. */
+  protocols?: string[]
+  /** Resolved when identify reports on the registry. */
+  identified?: () => void
 }
 
 /**
@@ -55,7 +68,23 @@ export class RegistryConnections {
       this.admit(registry).catch(() => { this.scheduleRedial(registry) })
     }
   }
-  private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => { this.setConnected(event.detail, false) }
+  private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
+    const registry = this.registries.get(event.detail.toString())
+
+    if (registry !== undefined) {
+      registry.protocols = undefined
+    }
+
+    this.setConnected(event.detail, false)
+  }
+  private readonly onPeerIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const registry = this.registries.get(event.detail.peerId.toString())
+
+    if (registry !== undefined) {
+      registry.protocols = event.detail.protocols
+      registry.identified?.()
+    }
+  }
 
   constructor (init: RegistryConnectionsInit) {
     this.init = init
@@ -71,6 +100,7 @@ export class RegistryConnections {
     this.running = true
     this.init.libp2p.addEventListener('peer:connect', this.onPeerConnect)
     this.init.libp2p.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.init.libp2p.addEventListener('peer:identify', this.onPeerIdentify)
 
     for (const registry of this.registries.values()) {
       this.dialInBackground(registry)
@@ -82,6 +112,7 @@ export class RegistryConnections {
     this.running = false
     this.init.libp2p.removeEventListener('peer:connect', this.onPeerConnect)
     this.init.libp2p.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.init.libp2p.removeEventListener('peer:identify', this.onPeerIdentify)
 
     for (const registry of this.registries.values()) {
       clearTimeout(registry.timer)
@@ -167,8 +198,15 @@ export class RegistryConnections {
         // every registry answered, and refused or failed the trust exchange: say why
         throw refusal
       }
+      const mismatched = errors.flatMap(reason => reason instanceof NoRegistryReachableError ? reason.mismatched : [])
+
+      if (errors.length === 1 && mismatched.length === 1) {
+        // the one registry serves another network: its own message says so
+        throw errors[0]
+      }
+
       const reasons = errors.map((reason, index) => `${all[index].address.multiaddr.toString()}: ${reason.message}`)
-      const unreachable = new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err })
+      const unreachable = new NoRegistryReachableError(`No registry of network "${this.init.network}" is reachable (${reasons.join('; ')}); check that a registry runs there, or pass other registryNodes`, this.init.network, { cause: err, mismatched })
 
       if (!errors.some(reason => reason.name === 'TimeoutError' || reason.name === 'AbortError')) {
         throw unreachable
@@ -238,24 +276,65 @@ export class RegistryConnections {
     }
   }
 
-  /** Runs the admission check once per new connection, then counts the registry as connected. */
+  /**
+   * Checks once per new connection that the registry serves this network and
+   * passes the admission check (closed networks), then counts it as connected.
+   */
   private async admit (registry: Supervised): Promise<void> {
     const { admit, dialTimeout, log } = this.init
 
-    if (admit === undefined || registry.connected) {
-      this.setConnected(registry.address.peerId, true)
+    if (registry.connected) {
       return
     }
 
-    registry.admitting ??= admit(registry.address.peerId, AbortSignal.timeout(dialTimeout))
-      .then(() => { this.setConnected(registry.address.peerId, true) })
-      .catch(async err => {
+    registry.admitting ??= (async () => {
+      const signal = AbortSignal.timeout(dialTimeout)
+      await this.checkNetwork(registry, signal)
+
+      try {
+        await admit?.(registry.address.peerId, signal)
+      } catch (err) {
         log('registry %p was not admitted - %e', registry.address.peerId, err)
         await this.init.libp2p.hangUp(registry.address.peerId).catch(() => {})
         throw err
-      })
-      .finally(() => { registry.admitting = undefined })
+      }
+
+      this.setConnected(registry.address.peerId, true)
+    })().finally(() => { registry.admitting = undefined })
     await registry.admitting
+  }
+
+  /**
+   * Waits for identify's report on the registry's connection (at most until
+   * `signal`), then throws NoRegistryReachableError naming what it serves if
+   * that is not this network. The connection stays open: it may carry other
+   * traffic, and a later dial reuses what identify said.
+   */
+  private async checkNetwork (registry: Supervised, signal: AbortSignal): Promise<void> {
+    const { network, log } = this.init
+    const namespace = this.init.networkId ?? network
+
+    if (registry.protocols === undefined) {
+      await raceSignal(new Promise<void>(resolve => { registry.identified = resolve }), signal)
+        .catch(async () => {
+          // identified before this node listened (an inbound connection during start-up): the peer store has it
+          const stored = await this.init.libp2p.peerStore.get(registry.address.peerId).then(peer => peer.protocols, () => [])
+          registry.protocols ??= stored.length > 0 ? stored : undefined
+        })
+        .finally(() => { registry.identified = undefined })
+    }
+
+    const protocols = registry.protocols
+
+    if (protocols === undefined) {
+      throw new TimeoutError(`Registry ${registry.address.peerId.toString()} did not identify itself within ${this.init.dialTimeout} ms`, { timeoutMs: this.init.dialTimeout, operation: 'identify' })
+    }
+
+    if (!servesNamespace(protocols, namespace)) {
+      const served = servedNamespaces(protocols)
+      log('registry %p serves %s, not %s', registry.address.peerId, served.join(', '), namespace)
+      throw wrongNetworkError(registry.address.peerId, served, network, namespace)
+    }
   }
 
   private dialInBackground (registry: Supervised): void {

@@ -10,6 +10,7 @@ import type { RefusalCode } from '../errors.js'
 import type { StreamSubscriptions, SubscriptionHub } from './subscriptions.js'
 import type { LookupHeader, LookupRequest } from '../protocol/lookup-messages.js'
 import type { IndexedRecord } from './record-index.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { Logger, Stream, Connection } from '@libp2p/interface'
 import type { ByteStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
@@ -33,6 +34,8 @@ export interface LookupServerInit {
    * `connection` may not look up, or undefined if it may. @default everyone may
    */
   authorize?(connection: Connection): Promise<string | undefined>
+  /** Counts each answer and its latency. @default none */
+  metrics?: Pick<NetgetMetrics, 'lookup' | 'refusal'>
 }
 
 /** The longest length prefix of a request frame: enough for {@link MAX_REQUEST_BYTES}. */
@@ -89,6 +92,8 @@ export class LookupServer {
 
     if (refusal !== undefined) {
       log('refused lookups from %p - %s', connection.remotePeer, refusal)
+      this.init.metrics?.lookup('refused', 0)
+      this.init.metrics?.refusal('read-restricted')
       await refuse(stream, bytes, refusal, 'not-authorized', '')
       return
     }
@@ -142,6 +147,7 @@ export class LookupServer {
       }
 
       const signal = AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT)
+      const started = performance.now()
 
       try {
         let page
@@ -150,6 +156,7 @@ export class LookupServer {
           page = request.unsubscribe === true ? { records: [] } : index.page(request.name, { cursor: request.cursor, limit: request.limit ?? MAX_LOOKUP_RESULTS, maxBytes: this.init.maxPageBytes ?? MAX_LOOKUP_PAGE_BYTES })
         } catch (err) {
           log('bad lookup cursor from %p - %e', connection.remotePeer, err)
+          this.init.metrics?.lookup('error', (performance.now() - started) / 1000)
           await refuse(stream, bytes, (err as Error).message, 'bad-cursor')
           return
         }
@@ -179,9 +186,11 @@ export class LookupServer {
         }
 
         await write([encodeLookupHeader(header), ...envelopes, ...attestations], signal)
+        this.init.metrics?.lookup(envelopes.length > 0 ? 'found' : 'empty', (performance.now() - started) / 1000)
         log.trace('answered lookup of %s from %p with %d records%s', request.name, connection.remotePeer, envelopes.length, page.next === undefined ? '' : ' and a cursor')
       } catch (err) {
         log('lookup stream from %p failed - %e', connection.remotePeer, err)
+        this.init.metrics?.lookup('error', (performance.now() - started) / 1000)
         stream.abort(err as Error)
         return
       }

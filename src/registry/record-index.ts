@@ -16,6 +16,7 @@ import { StoreUsage, storeQuotas } from './store-quotas.js'
 import type { IndexedRecord } from './indexed-record.js'
 import type { StoreQuotas } from './store-quotas.js'
 import type { Delivery } from '../libp2p/delivery-context.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { Connection, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
@@ -39,6 +40,8 @@ export interface RecordIndexInit {
   log: Logger
   /** Storage quotas; each one not given takes its default (see {@link StoreQuotas}). */
   quotas?: Partial<StoreQuotas>
+  /** Counts each put a peer makes, stored or refused (with the reason). @default none */
+  metrics?: Pick<NetgetMetrics, 'put'>
 }
 
 /** Most bytes of envelopes a registry keeps in memory for lookup answers. */
@@ -111,6 +114,7 @@ export class RecordIndex {
   private envelopeCacheBytes = 0
   private readonly rate: PutRate
   private peers?: IndexPeers
+  private readonly metrics?: Pick<NetgetMetrics, 'put'>
   private readonly onConnectionClose = (event: CustomEvent<Connection>): void => {
     this.usage.forgetConnection(event.detail.id)
     this.rate.forget(event.detail.id)
@@ -122,6 +126,7 @@ export class RecordIndex {
     this.datastorePrefix = init.datastorePrefix
     this.recordPrefix = `${init.datastorePrefix}/record/`
     this.log = init.log
+    this.metrics = init.metrics
     this.usage = new StoreUsage(storeQuotas(init.quotas))
     this.rate = new PutRate({ perSecond: this.usage.quotas.putsPerSecond, burst: this.usage.quotas.putBurst })
     this.datastore = new ObservedDatastore<IndexedRecord>(init.datastore, {
@@ -172,6 +177,7 @@ export class RecordIndex {
     if (!this.rate.take(delivery.connection.id)) {
       const err = new QuotaExceededError(`Registry put rate putsPerSecond: connection ${delivery.connection.id} put more than ${this.usage.quotas.putBurst} records at once or ${this.usage.quotas.putsPerSecond} a second`, 'putsPerSecond')
       this.log('refused to store %s (delivered by %p) - %s', uint8ArrayToString(key).slice(0, 80), delivery.connection.remotePeer, err.message)
+      this.metrics?.put('refused', 'putsPerSecond')
       throw err
     }
   }
@@ -323,25 +329,26 @@ export class RecordIndex {
     const decoded = this.decode(key, value, 'direct')
 
     if (decoded === undefined) {
-      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`, { code: 'bad-key' }))
+      throw this.refuse(key, new InvalidRecordError(`Not a ${this.network} service record under its own key`, { code: 'bad-key' }), 'invalid')
     }
 
     const { record, envelope } = decoded
 
     if (record.expiresAt <= Date.now()) {
-      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`, { code: 'expired' }))
+      throw this.refuse(key, new InvalidRecordError(`Record expired at ${new Date(record.expiresAt).toISOString()}`, { code: 'expired' }), 'expired')
     }
     const storedEnvelope = await this.read(key, options)
 
     if (storedEnvelope !== undefined) {
       if (uint8ArrayEquals(storedEnvelope, envelope)) {
+        this.metrics?.put('stored')
         return false // the very record stored: nothing to do
       }
 
       const stored = this.get(record.name, record.peerId)
 
       if (stored !== undefined && record.seq <= stored.seq) {
-        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`, { code: 'stale-seq' }))
+        throw this.refuse(key, new InvalidRecordError(`Record seq ${record.seq} is not higher than the stored seq ${stored.seq} (replay or race)`, { code: 'stale-seq' }), 'stale-seq')
       }
     }
 
@@ -350,13 +357,15 @@ export class RecordIndex {
     const refusal = this.usage.refusal(record, this.get(record.name, record.peerId))
 
     if (refusal !== undefined) {
-      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota), delivery)
+      throw this.refuse(key, new QuotaExceededError(`Registry storage quota ${refusal.quota}: ${refusal.reason}`, refusal.quota), refusal.quota, delivery)
     }
 
+    this.metrics?.put('stored')
     return record
   }
 
-  private refuse (key: Key, err: Error, delivery = currentDelivery()): Error {
+  private refuse (key: Key, err: Error, reason: string, delivery = currentDelivery()): Error {
+    this.metrics?.put('refused', reason)
     const from = delivery === undefined ? '' : ` (delivered by ${delivery.connection.remotePeer.toString()})`
     this.log('refused to store %s%s - %s', key.toString().slice(this.recordPrefix.length, this.recordPrefix.length + 80), from, err.message)
     return err

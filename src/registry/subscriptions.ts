@@ -1,6 +1,7 @@
 import { MAX_PUSH_BACKLOG, MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS_PER_STREAM } from '../constants.js'
 import { encodeLookupHeader } from '../protocol/lookup-messages.js'
 import type { IndexChange, RecordIndex } from './record-index.js'
+import type { NetgetMetrics } from '../metrics/index.js'
 import type { LookupPush } from '../protocol/lookup-messages.js'
 import type { Logger } from '@libp2p/interface'
 
@@ -10,6 +11,8 @@ export interface SubscriptionHubInit {
   /** The latest signed attestation of a publisher, if the registry measures it. */
   attestation?(peerId: string): Uint8Array | Promise<Uint8Array | undefined> | undefined
   log: Logger
+  /** Counts subscriptions as they come and go. @default none */
+  metrics?: Pick<NetgetMetrics, 'watchSubscribers'>
   /** Most subscriptions over every stream. @default MAX_SUBSCRIPTIONS (10,000) */
   maxSubscriptions?: number
 }
@@ -191,6 +194,7 @@ export class SubscriptionHub {
     streams.add(stream)
     stream.names.add(name)
     this.count++
+    this.init.metrics?.watchSubscribers(1)
     return true
   }
 
@@ -200,6 +204,7 @@ export class SubscriptionHub {
 
     if (streams?.delete(stream) === true) {
       this.count--
+      this.init.metrics?.watchSubscribers(-1)
       stream.names.delete(name)
 
       if (streams.size === 0) {

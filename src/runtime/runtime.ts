@@ -14,6 +14,7 @@ import { toInstance } from '../instances/instances.js'
 import { localHealth, registryHealth } from '../liveness/instance-health.js'
 import { PublisherLiveness } from '../liveness/publisher-liveness.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
+import { createPrometheusMetrics, NO_METRICS } from '../metrics/index.js'
 import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
@@ -33,6 +34,7 @@ import type { LookupClient } from '../discovery/lookup-client.js'
 import type { PickOptions } from '../discovery/pick-instance.js'
 import type { RuntimeEvents, RuntimeInit } from './types.js'
 import type { CreateNodeInit, NetgetLibp2p } from '../libp2p/create-node.js'
+import type { NetgetMetrics, PrometheusMetrics } from '../metrics/index.js'
 import type { ServiceRecord } from '../records/record.js'
 import type { VerifiedRecord } from '../records/verify.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
@@ -72,6 +74,10 @@ interface Run {
   trustService?: TrustService
   /** Registries only: stored envelopes that passed verification, so each is checked once. */
   verified?: Map<string, VerifiedRecord>
+  /** The hooks features report to; they do nothing unless the `metrics` option is on. */
+  metrics: NetgetMetrics
+  /** With the `metrics` option: the Prometheus registry behind {@link metrics}. */
+  prometheus?: PrometheusMetrics
 }
 
 /**
@@ -115,6 +121,16 @@ export class Runtime implements Startable {
     return this.require().networkId
   }
 
+  /** The hooks features report metrics to (no-ops unless the `metrics` option is on); throws NotStartedError before start(). */
+  get metrics (): NetgetMetrics {
+    return this.require().metrics
+  }
+
+  /** With the `metrics` option, the node's Prometheus registry; undefined otherwise; throws NotStartedError before start(). */
+  get prometheus (): PrometheusMetrics | undefined {
+    return this.require().prometheus
+  }
+
   /** The running libp2p node; throws NotStartedError before start(). */
   get libp2p (): NetgetLibp2p {
     return this.require().libp2p
@@ -140,18 +156,30 @@ export class Runtime implements Startable {
       const trust = authority === undefined ? undefined : new NetworkTrust({ network: config.network, authority, peerId: peerIdFromPrivateKey(privateKey).toString(), credential: config.credential, log: this.log.newScope('trust') })
       await trust?.load()
       store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
-      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas }) : undefined
+      const live: { index?: RecordIndex, libp2p?: NetgetLibp2p } = {}
+      const prometheus = config.metrics === false
+        ? undefined
+        : await createPrometheusMetrics({
+          registry: config.metrics === true ? undefined : config.metrics,
+          records: () => live.index === undefined ? {} : { [networkId]: live.index.size },
+          peers: () => live.libp2p?.getPeers().length ?? 0
+        })
+      const metrics = prometheus?.hooks ?? NO_METRICS
+      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas, metrics }) : undefined
+      live.index = index
       await index?.load()
       // the DHT's gate needs the trust service, which needs libp2p: bound once both exist
       const gate: { trustService?: TrustService } = {}
       const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore, {
         checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
         dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined,
-        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) }
+        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) },
+        metrics: prometheus?.libp2p
       })
+      live.libp2p = libp2p
       index?.attach(libp2p)
       await this.startLibp2p(libp2p)
-      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust }, registries)
+      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust, metrics, prometheus }, registries)
       this.lookups = run.records.client
       gate.trustService = run.trustService
       await run.trustService?.start()
@@ -352,7 +380,7 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery'>): Promise<NetgetLibp2p> {
+  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery' | 'metrics'>): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
@@ -371,7 +399,7 @@ export class Runtime implements Startable {
     })
   }
 
-  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust'>, registries: RegistryAddress[]): Run {
+  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust' | 'metrics' | 'prometheus'>, registries: RegistryAddress[]): Run {
     const { config } = this.init
     const { networkId, libp2p, index, trust } = parts
     const log = this.log
@@ -393,6 +421,7 @@ export class Runtime implements Startable {
     const connections = new RegistryConnections({
       libp2p,
       network: config.network,
+      networkId,
       admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
       registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
       redialMinDelay: config.redialMinDelay,
@@ -430,9 +459,10 @@ export class Runtime implements Startable {
         failureThreshold: config.healthFailureThreshold,
         isPublisher: peerId => hasLiveRecord(index, peerId),
         onChange: peerId => { subscriptions?.attestationChanged(peerId) },
+        metrics: parts.metrics,
         log: log.newScope('liveness')
       })
-    const subscriptions = index === undefined ? undefined : new SubscriptionHub({ index, attestation: peerId => liveness?.attestation(peerId), log: log.newScope('subscriptions') })
+    const subscriptions = index === undefined ? undefined : new SubscriptionHub({ index, attestation: peerId => liveness?.attestation(peerId), metrics: parts.metrics, log: log.newScope('subscriptions') })
     const stopTracking = index === undefined || liveness === undefined
       ? undefined
       : index.onChange(change => {
@@ -453,7 +483,7 @@ export class Runtime implements Startable {
       subscriptions,
       stopTracking,
       discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: parts.metrics }),
       putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
     }

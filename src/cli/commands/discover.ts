@@ -40,6 +40,7 @@ export async function runDiscover ({ parsed, io, out }: CommandContext): Promise
   }
 
   const { signal, timedOut } = commandSignal(io, timeout)
+  const waited = out.waiting(`looking up "${name}" on network "${network}"`)
 
   try {
     const instances = await node.discoverServiceNode(name, {
@@ -48,9 +49,11 @@ export async function runDiscover ({ parsed, io, out }: CommandContext): Promise
       includeUnhealthy: booleanFlag(parsed, 'all')
     })
 
+    waited()
     out.result({ name, network, instances }, () => formatInstances(name, network, instances))
     return EXIT.OK
   } catch (err) {
+    waited()
     const unlisted = (err as Error).name === 'NoRegistryReachableError' ? await noRegistryListed(node, source) : undefined
     await node.stop()
     await guard.rollback()

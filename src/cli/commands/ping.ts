@@ -23,6 +23,7 @@ export async function runPing ({ parsed, io, out }: CommandContext): Promise<num
   const guard = await guardDataDir(node.config.dataDir)
   const { signal, timedOut } = commandSignal(io, timeout)
   const rtts: number[] = []
+  const waited = out.waiting(`pinging ${target}`)
 
   try {
     await node.start()
@@ -51,6 +52,7 @@ export async function runPing ({ parsed, io, out }: CommandContext): Promise<num
     await guard.rollback()
     throw interpretAbort(err, io, `pinging ${target}`, timeout, timedOut())
   } finally {
+    waited()
     await node.stop()
   }
 

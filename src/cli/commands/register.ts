@@ -4,7 +4,7 @@
  * that cannot embed netget itself.
  */
 import { Netget } from '../../index.js'
-import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, registrySource, stringFlag, trustOptions } from '../context.js'
+import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -50,8 +50,10 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
     out.event('registry:disconnected', { ...event.detail }, [`lost registry ${shortPeerId(event.detail.peerId)}; redialling`])
   })
 
-  const { signal, timedOut } = commandSignal(io, DEFAULT_CLI_TIMEOUT)
+  const timeout = numberFlag(parsed, 'timeout') ?? DEFAULT_CLI_TIMEOUT
+  const { signal, timedOut } = commandSignal(io, timeout)
   let first
+  const waited = out.waiting(`registering "${name}" on network "${network}"`)
 
   try {
     first = await node.registerWithNetwork({ signal })
@@ -60,7 +62,9 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
     const unlisted = (err as Error).name === 'NoRegistryReachableError' ? await noRegistryListed(node, source).catch(() => undefined) : undefined
     await node.stop({ withdraw: false }).catch(() => {})
     await guard.rollback()
-    throw unlisted ?? interpretAbort(err, io, `registering "${name}"`, DEFAULT_CLI_TIMEOUT, expired)
+    throw unlisted ?? interpretAbort(err, io, `registering "${name}"`, timeout, expired)
+  } finally {
+    waited()
   }
 
   const peerId = node.peerId

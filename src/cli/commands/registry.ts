@@ -26,7 +26,9 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
     announce: listOption(parsed, 'announce'),
     dataDir: stringFlag(parsed, 'data-dir'),
     ...source,
-    ...trust
+    ...trust,
+    // the HTTP port serves /metrics
+    metrics: httpPort !== undefined
   })
   const network = node.network
   const guard = await guardDataDir(node.config.dataDir)
@@ -34,7 +36,7 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
 
   try {
     // HTTP first: it checks --http before the node touches the data dir
-    http = httpPort === undefined ? undefined : await startRegistryHttp(node, { port: httpPort })
+    http = httpPort === undefined ? undefined : await startRegistryHttp(node, { port: httpPort, host: stringFlag(parsed, 'http-host') })
     await node.start()
   } catch (err) {
     await http?.close()
@@ -58,7 +60,7 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
     ...addresses.map(address => `  ${address}`),
     `add to bootstrap.json under networks.${network}.registryNodes (or pass as --registry):`,
     ...shareable.map(address => `  ${JSON.stringify(address)}`),
-    ...(http === undefined ? [] : [`HTTP: dashboard ${http.url}/ · browser bundle ${http.url}/netget.js · JSON ${http.url}/api/services`]),
+    ...(http === undefined ? [] : [`HTTP: dashboard ${http.url}/ · browser bundle ${http.url}/netget.js · JSON ${http.url}/api/services · metrics ${http.url}/metrics`]),
     `ready; ${registries === 0 ? 'no other registry to peer with' : `peering with ${registries} other registr${registries === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
   ], 'stdout')
 
