@@ -1,6 +1,6 @@
 import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
-import { byHealth, matchesFilter, toInstance } from '../instances/instances.js'
+import { byHealth, isAvailable, matchesFilter, toInstance } from '../instances/instances.js'
 import { attestedHealth, localHealth } from '../liveness/instance-health.js'
 import type { AnswerCache } from './answer-cache.js'
 import type { RecordFinder } from './record-finder.js'
@@ -122,7 +122,7 @@ export class ServiceDiscovery {
 /** Applies `includeUnhealthy`, the filter and the order; throws `notFound()` if nothing is left. */
 function select (instances: ServiceInstance[], options: DiscoverOptions, notFound: () => Error): ServiceInstance[] {
   const matches = instances
-    .filter(instance => options.includeUnhealthy === true || instance.health.status !== 'unhealthy')
+    .filter(instance => options.includeUnhealthy === true || isAvailable(instance))
     .filter(instance => matchesFilter(instance, options.filter))
     .sort(byHealth)
 
