@@ -18,13 +18,17 @@ export interface CheckRunnerInit {
  * Runs one check: now, then `interval` ms after each run ends, so two runs
  * of the same check never overlap. Each run has its own signal, aborted at
  * `timeout` (a timed-out run is `critical`) or by stop(); a run stop()
- * interrupted reports nothing. stop() clears the timer.
+ * interrupted reports nothing. A `run` function that ignored its signal
+ * is not called again until its last call settles (the check stays
+ * `critical`, timed out). stop() clears the timer.
  */
 export class CheckRunner {
   private readonly init: CheckRunnerInit
   private readonly controller = new AbortController()
   private timer?: ReturnType<typeof setTimeout>
   private running?: Promise<void>
+  /** A `run` function called before is still pending (it ignored its timed-out signal). */
+  private pending = false
 
   constructor (init: CheckRunnerInit) {
     this.init = init
@@ -69,8 +73,15 @@ export class CheckRunner {
     const signal = anySignal([this.controller.signal, timeout])
     let outcome: Outcome
 
+    if (this.pending) {
+      // never two calls of one function at once: the check stays critical (timed out) until it settles
+      log('check %s: its previous run has not settled yet; not run again', check.name)
+      signal.clear()
+      return
+    }
+
     try {
-      outcome = await probe(check, signal)
+      outcome = await this.probe(signal)
     } catch (err) {
       if (this.controller.signal.aborted) {
         return
@@ -88,21 +99,25 @@ export class CheckRunner {
     log.trace('check %s: %s %s', check.name, outcome.status, outcome.output)
     this.init.onResult({ name: check.name, ...outcome, at: Date.now() })
   }
-}
 
-/** Runs a check once; throws only when `signal` aborted. */
-async function probe (check: ResolvedCheck, signal: AbortSignal): Promise<Outcome> {
-  if ('http' in check) {
-    return probeHttp(check.http, check.expect, signal)
+  /** Runs the check once; throws only when `signal` aborted (or a `run` function threw). */
+  private async probe (signal: AbortSignal): Promise<Outcome> {
+    const { check } = this.init
+
+    if ('http' in check) {
+      return probeHttp(check.http, check.expect, signal)
+    }
+
+    if ('tcp' in check) {
+      return probeTcp(check.tcp, signal)
+    }
+
+    this.pending = true
+    const call = Promise.resolve().then(async () => check.run(signal)).finally(() => { this.pending = false })
+    // a function that ignores its signal still times out
+    const value: unknown = await raceSignal(call, signal)
+    return value === true
+      ? { status: 'passing', output: '' }
+      : { status: 'critical', output: value === false ? 'returned false' : `returned ${typeof value}, not true` }
   }
-
-  if ('tcp' in check) {
-    return probeTcp(check.tcp, signal)
-  }
-
-  // a function that ignores its signal still times out
-  const value: unknown = await raceSignal(Promise.resolve().then(async () => check.run(signal)), signal)
-  return value === true
-    ? { status: 'passing', output: '' }
-    : { status: 'critical', output: value === false ? 'returned false' : `returned ${typeof value}, not true` }
 }

@@ -37,7 +37,9 @@ export interface TcpCheck extends CheckTiming {
  * A check of your own: `passing` when `run` returns (or resolves to) `true`;
  * `false`, any other value, a throw or a rejection is `critical` (the
  * error's message is the output), and so is not settling within the
- * timeout, when `signal` aborts.
+ * timeout, when `signal` aborts. It is never called again while a call
+ * is pending: one that ignores its signal keeps the check `critical`
+ * until it settles.
  */
 export interface RunCheck extends CheckTiming {
   run: (signal: AbortSignal) => Promise<boolean> | boolean
