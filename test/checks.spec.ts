@@ -177,8 +177,9 @@ describe('service checks', function () {
 
     afterEach(async () => { await testnet.destroy() })
 
+    /** A node of service "api"; its timer re-announces after the test's waits, so only a status change re-publishes in time. */
     function service (init: NetgetInit): Netget {
-      return testnet.createNode({ metadata: { name: 'api' }, ...init })
+      return testnet.createNode({ metadata: { name: 'api' }, reannounceInterval: 25_000, ...init })
     }
 
     it('publishes the status of a run check, re-publishing at once when it changes: a critical instance is left out until it passes', async () => {
