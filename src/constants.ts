@@ -275,3 +275,25 @@ export const DEFAULT_PUTS_PER_SECOND = 20
 
 /** Puts one connection may make at once before {@link DEFAULT_PUTS_PER_SECOND} applies (the token bucket's size). */
 export const DEFAULT_PUT_BURST = 100
+
+/** How often a service check (option `checks`) runs, counted from the end of its previous run, in ms. */
+export const DEFAULT_CHECK_INTERVAL = 10_000
+
+/** How long one run of a service check may take before it counts as `critical`, in ms. */
+export const DEFAULT_CHECK_TIMEOUT = 2_000
+
+/**
+ * How long a service's checks may stay `critical` before it withdraws its
+ * record (Consul's `DeregisterCriticalServiceAfter`), in ms; 0 never
+ * withdraws.
+ */
+export const DEFAULT_DEREGISTER_CRITICAL_AFTER = 60_000
+
+/** Most checks one node runs (option `checks`). */
+export const MAX_CHECKS = 32
+
+/** Longest check name, in characters. */
+export const MAX_CHECK_NAME_LENGTH = 64
+
+/** Longest output kept of one check run (an HTTP body excerpt, an error message), in characters. */
+export const MAX_CHECK_OUTPUT_LENGTH = 256

@@ -44,7 +44,9 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       onRegistryDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) },
       onHealthChange: instance => { this.safeDispatchEvent(instance.health.status === 'healthy' ? 'instance:healthy' : 'instance:unhealthy', { detail: instance }) },
       onAnnounced: result => { this.safeDispatchEvent('service:announced', { detail: result }) },
-      onAnnounceError: err => { this.safeDispatchEvent('service:error', { detail: err }) }
+      onAnnounceError: err => { this.safeDispatchEvent('service:error', { detail: err }) },
+      onServiceStatus: detail => { this.safeDispatchEvent('service:status', { detail }) },
+      onDeregistered: detail => { this.safeDispatchEvent('service:deregistered', { detail }) }
     })
   }
 

@@ -1,3 +1,4 @@
+import type { CheckStatus, ServiceDeregisteredDetail, ServiceStatusDetail } from './checks/types.js'
 import type { Health } from './health/health-monitor.js'
 import type { ServiceMetadata } from './records/record.js'
 import type { AnnounceResult } from './service/announcer.js'
@@ -26,6 +27,13 @@ export interface ServiceInstance {
    * registry could be reached (`allowStale`); absent otherwise.
    */
   stale?: true
+  /**
+   * The status of its own service checks, as its record publishes it:
+   * `passing`, `warning` or `critical` (README, "Checks"); `passing` for an
+   * instance without checks. Discovery leaves `critical` instances out
+   * unless `includeUnhealthy` is set.
+   */
+  status: CheckStatus
 }
 
 /**
@@ -72,6 +80,10 @@ export interface NetgetEvents {
   'service:announced': CustomEvent<AnnounceResult>
   /** A background re-publication failed; it is retried at the next interval or reconnect. */
   'service:error': CustomEvent<Error>
+  /** The aggregate status of this node's checks (option `checks`) changed; the record is re-published with it at once. */
+  'service:status': CustomEvent<ServiceStatusDetail>
+  /** The checks stayed `critical` for `deregisterCriticalAfter`: the record was withdrawn; it is announced again when they pass. */
+  'service:deregistered': CustomEvent<ServiceDeregisteredDetail>
 }
 
 /** Options of {@link Netget.discoverServiceNode}. */
@@ -81,7 +93,7 @@ export interface DiscoverOptions extends AbortOptions {
    * must equal the metadata's (compared as strings), or a predicate.
    */
   filter?: Record<string, unknown> | ((instance: ServiceInstance) => boolean)
-  /** Also return instances that are unhealthy. @default false */
+  /** Also return instances that are unhealthy (no answer to pings) or whose own checks are `critical`. @default false */
   includeUnhealthy?: boolean
   /**
    * Where health comes from. `true` (the default): registries' attestations,

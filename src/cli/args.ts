@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util'
 import { CommandError, EXIT, quote } from './exit-codes.js'
 import { NETWORK_COMMANDS, NETWORK_WORDS } from './network-specs.js'
-import { ANNOUNCE, AUTHORITY, BOOTSTRAP_FILE, CREDENTIAL, HELP, JSON_FLAG, LISTEN, NETWORK, REGISTRY, TIMEOUT } from './spec.js'
+import { ANNOUNCE, AUTHORITY, BOOTSTRAP_FILE, CHECK_FLAGS, CREDENTIAL, HELP, JSON_FLAG, LISTEN, NETWORK, REGISTRY, TIMEOUT } from './spec.js'
 import type { CommandName, CommandSpec, FlagSpec, NetworkCommandName } from './spec.js'
 
 export type { CommandName, CommandSpec, FlagSpec } from './spec.js'
@@ -67,7 +67,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   register: {
     name: 'register',
-    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...] [--timeout MS] [--authority PEERID --credential FILE]',
+    usage: 'register --name NAME [--meta KEY=VALUE ...] [--network NAME] [--registry MULTIADDR ...] [--timeout MS] [--check-http URL ...] [--check-tcp HOST:PORT ...] [--check-interval MS] [--authority PEERID --credential FILE]',
     summary: 'keep a service instance announced until SIGINT/SIGTERM, then withdraw it',
     positionals: [],
     flags: {
@@ -82,11 +82,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'bootstrap-file': BOOTSTRAP_FILE,
       authority: AUTHORITY,
       credential: { ...CREDENTIAL, description: 'the service\'s credential (role publish, granting NAME) on a closed network, written by `network grant` (a replaced file is picked up)' },
+      ...CHECK_FLAGS,
       json: JSON_FLAG,
       help: HELP
     },
     examples: [
-      'netget-peer register --name orders-api --meta url=http://10.0.0.7:8080 --meta version=1.4.0'
+      'netget-peer register --name orders-api --meta url=http://10.0.0.7:8080 --meta version=1.4.0',
+      'netget-peer register --name orders-api --check-http http://127.0.0.1:8080/health --check-tcp 127.0.0.1:5432 --check-interval 5000'
     ]
   },
   discover: {
@@ -96,7 +98,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     positionals: ['NAME'],
     flags: {
       filter: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'keep instances whose metadata has KEY equal to VALUE; repeatable' },
-      all: { type: 'boolean', description: 'include instances that do not answer pings' },
+      all: { type: 'boolean', description: 'include instances that do not answer pings or whose checks are critical' },
       watch: { type: 'boolean', description: 'keep running and print each change (added, updated, removed, health) as it happens, one JSON object per line with --json, until Ctrl+C' },
       network: NETWORK,
       registry: REGISTRY,

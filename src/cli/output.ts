@@ -128,7 +128,8 @@ export function formatInstances (name: string, network: string, instances: Servi
 
   for (const instance of instances) {
     const rtt = instance.health.rttMs === undefined ? '' : `  ${formatRtt(instance.health.rttMs)}`
-    lines.push('', `${instance.peerId}  ${instance.health.status}${rtt}`)
+    const checks = instance.status === 'passing' ? '' : `  checks ${instance.status}`
+    lines.push('', `${instance.peerId}  ${instance.health.status}${rtt}${checks}`)
 
     for (const address of instance.multiaddrs) {
       lines.push(`  addr  ${address}`)

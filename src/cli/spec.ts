@@ -49,3 +49,12 @@ export const AUTHORITY: FlagSpec = { type: 'string', value: 'PEERID', descriptio
 export const CREDENTIAL: FlagSpec = { type: 'string', value: 'FILE', description: 'this peer\'s credential on a closed network, written by `network grant` (a replaced file is picked up)' }
 /** --authority-key, on the `network` commands that sign. */
 export const AUTHORITY_KEY: FlagSpec = { type: 'string', value: 'FILE', description: 'the network\'s authority.key, written by `network create`' }
+
+/** The check flags of `register` (check-flags.ts turns them into option `checks`). */
+export const CHECK_FLAGS: Record<string, FlagSpec> = {
+  'check-http': { type: 'string', multiple: true, value: 'URL', description: 'check the service by a GET of URL: 2xx passes, 429 warns, anything else is critical; repeatable' },
+  'check-tcp': { type: 'string', multiple: true, value: 'HOST:PORT', description: 'check the service by opening a TCP connection to HOST:PORT; repeatable' },
+  'check-interval': { type: 'string', value: 'MS', description: `how often each check runs (default: ${defaults.DEFAULT_CHECK_INTERVAL})` },
+  'check-timeout': { type: 'string', value: 'MS', description: `how long one check may take before it is critical (default: ${defaults.DEFAULT_CHECK_TIMEOUT})` },
+  'deregister-critical-after': { type: 'string', value: 'MS', description: `withdraw the record after the checks stay critical this long, announce it again when they pass; 0: never (default: ${defaults.DEFAULT_DEREGISTER_CRITICAL_AFTER})` }
+}

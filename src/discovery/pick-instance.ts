@@ -1,5 +1,6 @@
 import { MAX_CACHED_ANSWERS, RTT_SMOOTHING } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
+import { isAvailable } from '../instances/instances.js'
 import type { DiscoverOptions, ServiceInstance } from '../types.js'
 
 /** How {@link InstancePicker.pick} chooses. */
@@ -42,8 +43,10 @@ export class InstancePicker {
 
   /** One of `instances` (a discovery's answer, healthy first) by `strategy`; throws ServiceNotFoundError if none is healthy. */
   async pick (name: string, network: string, instances: ServiceInstance[], strategy: PickStrategy, signal: AbortSignal): Promise<ServiceInstance> {
-    const healthy = instances.filter(instance => instance.health.status === 'healthy')
-    const candidates = healthy.length > 0 ? healthy : instances.filter(instance => instance.health.status !== 'unhealthy')
+    // an instance whose own checks are critical is never picked
+    const available = instances.filter(isAvailable)
+    const healthy = available.filter(instance => instance.health.status === 'healthy')
+    const candidates = healthy.length > 0 ? healthy : available
 
     if (candidates.length === 0) {
       throw new ServiceNotFoundError(`No healthy instance of "${name}" on network "${network}" to pick from`, name, network)

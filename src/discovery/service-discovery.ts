@@ -1,7 +1,7 @@
 import { raceSignal } from 'race-signal'
 import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
-import { byHealth, matchesFilter, toInstance } from '../instances/instances.js'
+import { byHealth, isAvailable, matchesFilter, toInstance } from '../instances/instances.js'
 import { attestedHealth, localHealth } from '../liveness/instance-health.js'
 import type { AnswerCache } from './answer-cache.js'
 import type { FindRecordsResult, RecordFinder } from './record-finder.js'
@@ -188,7 +188,7 @@ interface SharedSearch {
 /** Applies `includeUnhealthy`, the filter and the order; throws `notFound()` if nothing is left. */
 function select (instances: ServiceInstance[], options: DiscoverOptions, notFound: () => Error): ServiceInstance[] {
   const matches = instances
-    .filter(instance => options.includeUnhealthy === true || instance.health.status !== 'unhealthy')
+    .filter(instance => options.includeUnhealthy === true || isAvailable(instance))
     .filter(instance => matchesFilter(instance, options.filter))
     .sort(byHealth)
 

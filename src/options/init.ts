@@ -1,3 +1,4 @@
+import type { ResolvedCheck, ServiceCheck } from '../checks/types.js'
 import type { ServiceMetadata } from '../records/record.js'
 import type { StoreQuotas } from '../registry/store-quotas.js'
 import type { PromRegistry } from '../metrics/index.js'
@@ -116,6 +117,29 @@ export interface NetgetInit {
    */
   healthFailureThreshold?: number
   /**
+   * Checks this service node runs on what it fronts, like Consul's agent
+   * checks: `{ http: 'http://127.0.0.1:8080/health', expect? }`,
+   * `{ tcp: '127.0.0.1:5432' }` or `{ run: signal => boolean }`, each with
+   * an optional `name`, `interval` (ms, default 10 000) and `timeout` (ms,
+   * default 2 000); at most 32. Their aggregate status (`passing`,
+   * `warning`, `critical`) is published in the record, re-published at
+   * once when it changes; discovery leaves `critical` instances out. Only
+   * for a node that publishes a service (`metadata.name`). See the README,
+   * "Health and checks".
+   *
+   * @default `[]`
+   */
+  checks?: ServiceCheck[]
+  /**
+   * How long the checks may stay `critical` before the service withdraws
+   * its record, in milliseconds (it keeps checking, and announces again
+   * when they pass); `0` never withdraws. Consul's
+   * `DeregisterCriticalServiceAfter`.
+   *
+   * @default `60_000`
+   */
+  deregisterCriticalAfter?: number
+  /**
    * Timeout of a public operation called without a signal, in milliseconds.
    *
    * @default `10_000`
@@ -229,7 +253,9 @@ export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'p
  * Options after validation, with every default applied: {@link NetgetInit}
  * with every option that has a default required, plus the service name.
  */
-export type NetgetConfig = Required<Omit<NetgetInit, OptionalOption>> & Pick<NetgetInit, OptionalOption> & {
+export type NetgetConfig = Required<Omit<NetgetInit, OptionalOption | 'checks'>> & Pick<NetgetInit, OptionalOption> & {
   /** `metadata.name`, when the node publishes a service. */
   serviceName?: string
+  /** The checks, validated, each with its name, interval and timeout filled in. */
+  checks: ResolvedCheck[]
 }

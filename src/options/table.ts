@@ -4,6 +4,7 @@ import { assertNetworkName, isPeerIdString } from '../protocol/names.js'
 import { parseRegistryAddress } from '../registries/registry-address.js'
 import { isPlainObject } from '../records/record.js'
 import { preview } from '../text.js'
+import { resolveChecks } from '../checks/definition.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
 import type { NetgetConfig, NetgetInit } from './init.js'
 import type { PromRegistry } from '../metrics/index.js'
@@ -211,6 +212,23 @@ export const OPTIONS: OptionTable = {
     default: C.DEFAULT_HEALTH_FAILURE_THRESHOLD,
     check: count
   },
+  checks: {
+    doc: `Checks a service node runs on what it fronts: \`{ http: URL, expect? }\` (2xx passes, 429 warns), \`{ tcp: 'host:port' }\`, \`{ run: signal => boolean }\`, each with optional \`name\`, \`interval\` (ms, default ${literal(C.DEFAULT_CHECK_INTERVAL)}), \`timeout\` (ms, default ${literal(C.DEFAULT_CHECK_TIMEOUT)}); at most ${C.MAX_CHECKS}. Their status is published in the record; see [Checks](#checks).`,
+    default: [],
+    check: resolveChecks
+  },
+  deregisterCriticalAfter: {
+    doc: 'How long the checks may stay `critical` before the service withdraws its record (it keeps checking and announces again when they pass); `0`: never.',
+    unit: 'ms',
+    default: C.DEFAULT_DEREGISTER_CRITICAL_AFTER,
+    check: (value, option) => {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new InvalidOptionsError(`Option "deregisterCriticalAfter" must be a number of milliseconds, 0 or more (0: never withdraw), got ${preview(value)}`, { option })
+      }
+
+      return value
+    }
+  },
   operationTimeout: {
     doc: 'Timeout of a public call made without a signal.',
     unit: 'ms',
@@ -352,6 +370,14 @@ export const OPTION_RULES: readonly OptionRule[] = [
     check: ({ reannounceInterval, recordTtl }) => {
       if (reannounceInterval >= recordTtl) {
         throw new InvalidOptionsError(`Option "reannounceInterval" (${reannounceInterval}) must be less than "recordTtl" (${recordTtl}), or records expire between announcements`, { option: 'reannounceInterval' })
+      }
+    }
+  },
+  {
+    doc: '`checks` need a service to check: a node with `metadata.name` (not a registry).',
+    check: ({ checks, nodeType, serviceName }) => {
+      if (checks.length > 0 && (nodeType === 'registry' || serviceName === undefined)) {
+        throw new InvalidOptionsError(`Option "checks" is for a service node that publishes a service: ${nodeType === 'registry' ? 'a registry node publishes none' : 'give metadata: { name: "MyService" }'}`, { option: 'checks' })
       }
     }
   },

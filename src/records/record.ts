@@ -16,6 +16,13 @@ export const RECORD_PAYLOAD_TYPE = uint8ArrayFromString('/netget/service-record/
 /** Version number carried in every record payload. */
 export const RECORD_VERSION = 1
 
+/**
+ * A service's status as its record carries it: the aggregate of the
+ * publisher's own checks, with Consul's meaning (any critical check makes it
+ * `critical`, else any warning `warning`).
+ */
+export type CheckStatus = 'passing' | 'warning' | 'critical'
+
 /** A service's metadata: any JSON object; `name` is the service name. */
 export type ServiceMetadata = Record<string, unknown>
 
@@ -39,7 +46,17 @@ export interface ServiceRecord {
   withdrawn: boolean
   /** On a closed network: the publisher's credential envelope, signed by the network's authority. */
   credential?: Uint8Array
+  /**
+   * The aggregate status of the publisher's service checks. Absent in
+   * records of writers without checks (or older than the field), which
+   * readers take as `passing`; a string other than the three is read as
+   * `critical` (docs/PROTOCOL.md, §4.1).
+   */
+  status?: CheckStatus
 }
+
+/** The values of a record's `status`. */
+const RECORD_STATUSES: readonly string[] = ['passing', 'warning', 'critical'] satisfies CheckStatus[]
 
 /**
  * The payload of a record envelope, in the shape @libp2p/peer-record's
@@ -75,7 +92,8 @@ export function encodeRecord (record: ServiceRecord): Uint8Array {
     seq: record.seq,
     expiresAt: record.expiresAt,
     withdrawn: record.withdrawn,
-    credential: record.credential === undefined ? undefined : uint8ArrayToString(record.credential, 'base64url')
+    credential: record.credential === undefined ? undefined : uint8ArrayToString(record.credential, 'base64url'),
+    status: record.status
   }))
 }
 
@@ -97,7 +115,7 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError('Record payload is not a JSON object')
   }
 
-  const { v, network, name, peerId, multiaddrs, metadata, seq, expiresAt, withdrawn, credential } = parsed
+  const { v, network, name, peerId, multiaddrs, metadata, seq, expiresAt, withdrawn, credential, status } = parsed
 
   if (v !== RECORD_VERSION) {
     // never String(v): a deeply nested array overflows the stack when printed
@@ -161,6 +179,10 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     throw new InvalidRecordError('Record field "credential" must be a base64url string of a credential envelope')
   }
 
+  if (status !== undefined && typeof status !== 'string') {
+    throw new InvalidRecordError('Record field "status" must be a string: "passing", "warning" or "critical"')
+  }
+
   return {
     network,
     name,
@@ -170,7 +192,9 @@ export function decodeRecord (payload: Uint8Array): ServiceRecord {
     seq: seq as number,
     expiresAt: expiresAt as number,
     withdrawn,
-    ...(credential === undefined ? {} : { credential: uint8ArrayFromString(credential as string, 'base64url') })
+    ...(credential === undefined ? {} : { credential: uint8ArrayFromString(credential as string, 'base64url') }),
+    // a status this reader does not know (a newer writer's) is the worst it knows
+    ...(status === undefined ? {} : { status: RECORD_STATUSES.includes(status) ? status as CheckStatus : 'critical' })
   }
 }
 

@@ -27,6 +27,8 @@ export interface ListServicesOptions extends AbortOptions {
   maxInstances?: number
   /** At most this many instances in all; the listing ends with the service that reaches it. @default Infinity */
   maxTotalInstances?: number
+  /** Also list instances whose own checks are `critical` (their record's `status`); instances that do not answer pings are listed either way, with their health. @default false */
+  includeUnhealthy?: boolean
 }
 
 /** What {@link listIndexedServices} needs from a registry. */
@@ -125,7 +127,7 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>, options:
         continue
       }
 
-      if (!record.withdrawn && record.expiresAt > Date.now()) {
+      if (!record.withdrawn && record.expiresAt > Date.now() && (options.includeUnhealthy === true || record.status !== 'critical')) {
         records.push(record)
         total++
       }
@@ -139,7 +141,7 @@ export async function listIndexedServices<T> (init: ServiceListInit<T>, options:
   return Promise.all(found.map(async ({ name, records }) => {
     const instances = await Promise.all(records.map(async record => {
       const current = options.ping === false ? health.health(record.peerId) : await health.observe(record, { signal: init.signal })
-      return { health: current, instance: init.toInstance(record, current) }
+      return { health: current, status: record.status, instance: init.toInstance(record, current) }
     }))
 
     instances.sort(byHealth)

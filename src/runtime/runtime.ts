@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ChannelService } from '../channel/channel-service.js'
+import { ServiceChecks } from '../checks/index.js'
 import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
 import { AnswerCache } from '../discovery/answer-cache.js'
 import { InstancePicker } from '../discovery/pick-instance.js'
@@ -59,6 +60,8 @@ interface Run {
   discovery: ServiceDiscovery
   /** Set once the node registers its service. */
   announcer?: Announcer
+  /** Set once the node registers its service, if it has checks. */
+  checks?: ServiceChecks
   /** Registries only. */
   index?: RecordIndex
   lookupServer?: LookupServer
@@ -229,15 +232,22 @@ export class Runtime implements Startable {
     }
 
     await run.registries.ensureConnected(signal)
-    run.announcer ??= this.createAnnouncer(run, this.init.config.serviceName)
-    const result = await run.announcer.announce(signal)
+    const announcer = run.announcer ??= this.createAnnouncer(run, this.init.config.serviceName)
+    run.checks ??= this.init.config.checks.length === 0 ? undefined : this.createChecks(announcer)
+    // the first record carries the checks' first results
+    await run.checks?.start(signal)
+    const result = await announcer.announce(signal)
+    run.checks?.announced()
     this.events.onAnnounced(result)
     return result
   }
 
-  /** Withdraws this node's record, if it published one, and stops re-announcing. */
+  /** Withdraws this node's record, if it published one, and stops re-announcing and checking. */
   async withdraw (signal: AbortSignal): Promise<void> {
-    await this.require().announcer?.withdraw(signal)
+    const run = this.require()
+    await run.checks?.stop()
+    run.checks = undefined
+    await run.announcer?.withdraw(signal)
   }
 
   /** The discovery pipeline; see `Netget.discoverServiceNode()`. */
@@ -517,8 +527,27 @@ export class Runtime implements Startable {
       seqMark: openSeqMark(config.dataDir),
       connectedRegistries: () => run.registries.connected().map(registry => registry.peerId),
       credentialFor: run.trust === undefined ? undefined : name => (run.trust as NetworkTrust).credentialFor(name),
+      status: () => run.checks?.status,
       log: this.log.newScope('announce'),
       onAnnounced: this.events.onAnnounced,
+      onError: this.events.onAnnounceError
+    })
+  }
+
+  /** The node's service checks, publishing through `announcer`. */
+  private createChecks (announcer: Announcer): ServiceChecks {
+    const { config } = this.init
+
+    return new ServiceChecks({
+      checks: config.checks,
+      deregisterCriticalAfter: config.deregisterCriticalAfter,
+      publishTimeout: config.operationTimeout,
+      log: this.log.newScope('checks'),
+      republish: () => { announcer.refresh() },
+      withdraw: async signal => { await announcer.withdraw(signal) },
+      announce: async signal => { this.events.onAnnounced(await announcer.announce(signal)) },
+      onStatus: this.events.onServiceStatus,
+      onDeregistered: this.events.onDeregistered,
       onError: this.events.onAnnounceError
     })
   }
@@ -526,6 +555,7 @@ export class Runtime implements Startable {
   private async teardown (run: Run): Promise<void> {
     this.lookups = undefined
     await Promise.all([...this.watches].map(async watch => { await watch.close() }))
+    await run.checks?.stop()
     run.announcer?.stop()
     run.health.stop()
     run.records.stop()

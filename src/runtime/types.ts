@@ -1,4 +1,5 @@
 /** What a {@link Runtime} is made from and reports to its owner. */
+import type { ServiceDeregisteredDetail, ServiceStatusDetail } from '../checks/index.js'
 import type { NetgetConfig } from '../options/index.js'
 import type { RegistryAddress } from '../registries/registry-address.js'
 import type { AnnounceResult } from '../service/announcer.js'
@@ -19,4 +20,6 @@ export interface RuntimeEvents {
   onHealthChange(instance: ServiceInstance): void
   onAnnounced(result: AnnounceResult): void
   onAnnounceError(err: Error): void
+  onServiceStatus(detail: ServiceStatusDetail): void
+  onDeregistered(detail: ServiceDeregisteredDetail): void
 }

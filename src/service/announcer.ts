@@ -10,7 +10,7 @@ import { getFromPeer, putRecord } from '../protocol/direct-put.js'
 import type { SeqMark } from '../identity/seq-mark.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { Refusal } from '../protocol/refusals.js'
-import type { ServiceMetadata, ServiceRecord } from '../records/record.js'
+import type { CheckStatus, ServiceMetadata, ServiceRecord } from '../records/record.js'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** What one publication of a record achieved. */
@@ -47,6 +47,11 @@ export interface AnnouncerInit {
    * @default none (an open network)
    */
   credentialFor?(name: string): { envelope: Uint8Array, expiresAt: number }
+  /**
+   * The status of the node's service checks, read at each publication and
+   * put in the record. @default none (the record has no `status`: passing)
+   */
+  status?(): CheckStatus | undefined
   log: Logger
   onAnnounced(result: AnnounceResult): void
   onError(err: Error): void
@@ -74,6 +79,8 @@ export class Announcer {
   private timer?: ReturnType<typeof setTimeout>
   private active = false
   private inFlight?: Promise<AnnounceResult>
+  /** refresh() was called during a publication: publish again after it. */
+  private stale = false
   private readonly background = new AbortController()
   private readonly seqMark: SeqMark
   private markLoaded = false
@@ -89,20 +96,39 @@ export class Announcer {
    * NoRegistryReachableError if no registry stored it.
    */
   async announce (signal: AbortSignal): Promise<AnnounceResult> {
+    this.stale = false
     const result = await this.publish(false, signal)
     this.active = true
     this.schedule()
+    this.publishIfStale()
     return result
   }
 
-  /** Re-publishes soon (unless a publication is under way) if the instance is announced. */
+  /**
+   * Re-publishes now if the instance is announced; during a publication,
+   * once more after it (what it publishes, the status say, may be out of
+   * date).
+   */
   refresh (): void {
-    if (!this.active || this.inFlight !== undefined) {
+    if (this.inFlight !== undefined) {
+      this.stale = true
+      return
+    }
+
+    if (!this.active) {
       return
     }
 
     this.publish(false, AbortSignal.timeout(this.init.reannounceInterval))
       .then(result => { this.init.onAnnounced(result) }, err => { this.init.onError(err) })
+      .finally(() => { this.publishIfStale() })
+  }
+
+  private publishIfStale (): void {
+    if (this.stale) {
+      this.stale = false
+      this.refresh()
+    }
   }
 
   /** Stops re-publishing and publishes a withdrawal, so readers drop the instance at once. */
@@ -176,7 +202,8 @@ export class Announcer {
       // outlives the records it replaces (§6), so a replay of them is refused
       expiresAt: Math.min(Math.max(now + this.init.recordTtl, withdrawn ? this.lastExpiresAt : 0), now + MAX_RECORD_TTL, credential?.expiresAt ?? Infinity),
       withdrawn,
-      credential: credential?.envelope
+      credential: credential?.envelope,
+      status: withdrawn ? undefined : this.init.status?.()
     }
     const envelope = await sealRecord(record, this.init.privateKey)
     this.lastExpiresAt = Math.max(this.lastExpiresAt, record.expiresAt)

@@ -4,6 +4,7 @@
  * that cannot embed netget itself.
  */
 import { Netget } from '../../index.js'
+import { checkOptions, nameCheckFlag } from '../check-flags.js'
 import { commandSignal, DEFAULT_CLI_TIMEOUT, describeSource, interpretAbort, keyValueFlags, listOption, noRegistryListed, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
@@ -25,15 +26,25 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
   }
 
   const source = registrySource(parsed, io)
-  const node = new Netget({
+  const checks = checkOptions(parsed)
+  const init = {
     network: stringFlag(parsed, 'network'),
     metadata: { name, ...meta },
     listen: listOption(parsed, 'listen'),
     announce: listOption(parsed, 'announce'),
     dataDir: stringFlag(parsed, 'data-dir'),
+    ...checks.options,
     ...source,
     ...await trustOptions(parsed, source)
-  })
+  }
+  let node: Netget
+
+  try {
+    node = new Netget(init)
+  } catch (err) {
+    throw nameCheckFlag(err, checks.sources)
+  }
+
   const network = node.network
   const guard = await guardDataDir(node.config.dataDir)
   let connected = 0
@@ -48,6 +59,16 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
   })
   node.addEventListener('registry:disconnected', event => {
     out.event('registry:disconnected', { ...event.detail }, [`lost registry ${shortPeerId(event.detail.peerId)}; redialling`])
+  })
+
+  // the first results come before the record is published
+  node.addEventListener('service:status', event => {
+    const { status, previous, output, checks } = event.detail
+    out.event('status', { status, previous, output, checks }, [`checks ${status} (was ${previous})${output === '' ? '' : `: ${output}`}`])
+  })
+  node.addEventListener('service:deregistered', event => {
+    const { criticalFor, output } = event.detail
+    out.event('deregistered', { criticalFor, output }, [`withdrawn: checks critical for ${Math.round(criticalFor / 1000)} s; announcing again when they pass`])
   })
 
   const timeout = numberFlag(parsed, 'timeout') ?? DEFAULT_CLI_TIMEOUT
@@ -68,8 +89,9 @@ export async function runRegister ({ parsed, io, out }: CommandContext): Promise
   }
 
   const peerId = node.peerId
-  out.event('registered', { peerId, name, network, multiaddrs: first.record.multiaddrs, metadata: first.record.metadata, seq: first.record.seq, storedBy: first.storedBy }, [
-    `registered ${name} as ${peerId} (stored by ${first.storedBy} registr${first.storedBy === 1 ? 'y' : 'ies'})`,
+  const status = first.record.status ?? 'passing'
+  out.event('registered', { peerId, name, network, multiaddrs: first.record.multiaddrs, metadata: first.record.metadata, seq: first.record.seq, storedBy: first.storedBy, status }, [
+    `registered ${name} as ${peerId} (stored by ${first.storedBy} registr${first.storedBy === 1 ? 'y' : 'ies'}${status === 'passing' ? '' : `; checks ${status}`})`,
     ...first.record.multiaddrs.map(address => `  ${address}`),
     'press Ctrl+C to withdraw and stop'
   ], 'stdout')
