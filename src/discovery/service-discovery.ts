@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'main-event'
 import { raceSignal } from 'race-signal'
 import { DISCOVERY_CONCURRENT_CHECKS } from '../constants.js'
 import { ServiceNotFoundError } from '../errors.js'
@@ -72,6 +73,8 @@ export class ServiceDiscovery {
 
     if (search === undefined) {
       const controller = new AbortController()
+      // every lookup and ping of the shared search listens to it
+      setMaxListeners(Infinity, controller.signal)
       const created: SharedSearch = { controller, callers: 0, answer: this.search(name, options, controller.signal) }
       created.answer.catch(() => {}).finally(() => {
         if (this.searches.get(key) === created) {

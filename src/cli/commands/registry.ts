@@ -6,7 +6,7 @@
 import { Netget, startRegistryHttp } from '../../index.js'
 import { listOption, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
-import { EXIT } from '../exit-codes.js'
+import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
 import { untilAborted } from './lifecycle.js'
 import type { RegistryHttp } from '../../index.js'
@@ -17,6 +17,10 @@ const PEER_COUNT_INTERVAL = 2_000
 
 export async function runRegistry ({ parsed, io, out }: CommandContext): Promise<number> {
   const httpPort = numberFlag(parsed, 'http')
+
+  if (stringFlag(parsed, 'http-host') !== undefined && httpPort === undefined) {
+    throw new CommandError('--http-host needs --http PORT: it is the address the HTTP port binds, like --http 8080 --http-host 10.0.0.7', EXIT.USAGE)
+  }
   const source = registrySource(parsed, io)
   const trust = await trustOptions(parsed, source)
   const node = new Netget({
