@@ -13,7 +13,8 @@ import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { lookupProtocol, dhtDatastorePrefix } from '../src/protocol/ids.js'
-import { decodeLookupHeader, decodeLookupRequest } from '../src/protocol/lookup-messages.js'
+import { verifyAttestation } from '../src/liveness/attestation.js'
+import { decodeLookupHeader, decodeLookupRequest, decodeServerFrame } from '../src/protocol/lookup-messages.js'
 import { decodePutAnswer, encodePutAnswer } from '../src/protocol/put-messages.js'
 import { refusalOf } from '../src/protocol/refusals.js'
 import { recordKey, serviceCid } from '../src/records/keys.js'
@@ -279,6 +280,86 @@ describe('test vectors (docs/vectors)', function () {
         } else {
           await rejectionOf(opening)
         }
+      }
+    })
+  })
+
+  describe('liveness.json', () => {
+    /** What netget's refusal says for each rule of §15.3, so a vector is refused for its own rule and not another. */
+    const ruleMessage: Record<number, RegExp> = {
+      1: /signature is not valid|payload type|secp256k1 key/,
+      2: /Attestation payload|Attestation "/,
+      3: /is for network/,
+      4: /is about/,
+      5: /not a registry this node trusts/,
+      6: /in the future|expired at/
+    }
+
+    it('valid attestations verify and decode to their fields; invalid ones are refused for their rule', async () => {
+      const { attestations } = await load('liveness.json')
+      const expectation = (check: Json): Parameters<typeof verifyAttestation>[1] =>
+        ({ network: check.network, peerId: check.peerId, now: check.now, trusted: (registry: string) => check.trusted.includes(registry) })
+
+      for (const vector of attestations.valid) {
+        const { envelope, ...fields } = await verifyAttestation(bytes(vector.envelope), expectation(vector.check))
+        expect(uint8ArrayToString(envelope, 'base16')).to.equal(vector.envelope)
+        expect(plain(fields), vector.description).to.deep.equal(vector.attestation)
+      }
+
+      for (const vector of attestations.invalid) {
+        const err = await rejectionOf(verifyAttestation(bytes(vector.envelope), expectation(vector.check)))
+        expect(err.name, vector.description).to.equal('InvalidRecordError')
+        expect(err.message, vector.description).to.match(ruleMessage[vector.rule])
+      }
+    })
+
+    it('subscribe requests, their answers and push frames decode as stated; malformed ones are refused', async () => {
+      const { subscriptions } = await load('liveness.json')
+
+      for (const vector of subscriptions.requests.valid) {
+        expect(plain(decodeLookupRequest(body(vector.frame))), vector.description).to.deep.equal(vector.request)
+      }
+
+      for (const vector of subscriptions.requests.malformed) {
+        expect(refusalOf(await rejectionOf((async () => decodeLookupRequest(body(vector.frame)))())).code, vector.description).to.equal(vector.code)
+      }
+
+      for (const vector of subscriptions.answers) {
+        expect(plain(decodeServerFrame(body(vector.frames[0]))), vector.description).to.deep.equal({ kind: 'answer', header: vector.header })
+        expect(vector.frames.length - 1, vector.description).to.equal(vector.header.count + (vector.header.attestations ?? 0))
+      }
+
+      for (const vector of subscriptions.pushes.valid) {
+        expect(plain(decodeServerFrame(body(vector.frames[0]))), vector.description).to.deep.equal({ kind: 'push', push: vector.push })
+        expect(vector.frames.length - 1, vector.description).to.equal(vector.push.count + vector.push.attestations)
+      }
+
+      for (const vector of subscriptions.pushes.malformed) {
+        expect((await rejectionOf((async () => decodeServerFrame(body(vector.frame)))())).name, vector.description).to.equal('InvalidRecordError')
+      }
+    })
+
+    it('a registry takes a subscribe request as the file says, over a real stream', async () => {
+      const { subscriptions } = await load('liveness.json')
+      const testnet = await createTestnet(0, { network: 'production' })
+
+      try {
+        const node = testnet.createNode()
+        await node.start()
+        const stream = await node.libp2p.dialProtocol(multiaddr(testnet.registryNodes[0]), lookupProtocol('production'), { signal: AbortSignal.timeout(5_000) })
+        const messages = lpStream(stream)
+
+        try {
+          const [subscribe, unsubscribe] = subscriptions.requests.valid.slice(1)
+          stream.send(bytes(subscribe.frame))
+          expect(JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))).to.deep.equal({ count: 0, subscribed: true })
+          stream.send(bytes(unsubscribe.frame))
+          expect(JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))).to.deep.equal({ count: 0 })
+        } finally {
+          stream.abort(new Error('done'))
+        }
+      } finally {
+        await testnet.destroy()
       }
     })
   })
