@@ -29,6 +29,7 @@ import { rejectionOf } from './helpers.js'
 import type { ServiceRecord } from '../src/records/record.js'
 import type { RecordVector } from '../scripts/vectors/records.js'
 import type { CredentialRole } from '../src/trust/credential.js'
+import type { Libp2p } from '@libp2p/interface'
 
 /**
  * docs/vectors/ against netget's code: each file is what the generators
@@ -77,6 +78,20 @@ function reader (vector: RecordVector, now: number, datastore?: MemoryDatastore)
 
 /** `value` without its undefined fields, as JSON has it. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
+
+/** A lookup stream (production) to `registry`: `send` writes a frame and reads the next header frame as JSON. */
+async function openLookup (node: { libp2p: Libp2p }, registry: string): Promise<{ send(frame: Uint8Array): Promise<Json>, close(): void }> {
+  const stream = await node.libp2p.dialProtocol(multiaddr(registry), lookupProtocol('production'), { signal: AbortSignal.timeout(5_000) })
+  const messages = lpStream(stream)
+
+  return {
+    async send (frame) {
+      stream.send(frame)
+      return JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))
+    },
+    close: () => { stream.abort(new Error('done')) }
+  }
+}
 
 /** A decoded record as its payload's fields. */
 function fieldsOf (record: ServiceRecord): Record<string, unknown> {
@@ -221,14 +236,12 @@ describe('test vectors (docs/vectors)', function () {
         const node = testnet.createNode()
         await node.start()
         const send = async (frame: Uint8Array): Promise<Json> => {
-          const stream = await node.libp2p.dialProtocol(multiaddr(testnet.registryNodes[0]), lookupProtocol('production'), { signal: AbortSignal.timeout(5_000) })
-          const messages = lpStream(stream)
+          const lookup = await openLookup(node, testnet.registryNodes[0])
 
           try {
-            stream.send(frame)
-            return JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))
+            return await lookup.send(frame)
           } finally {
-            stream.abort(new Error('done'))
+            lookup.close()
           }
         }
 
@@ -346,17 +359,14 @@ describe('test vectors (docs/vectors)', function () {
       try {
         const node = testnet.createNode()
         await node.start()
-        const stream = await node.libp2p.dialProtocol(multiaddr(testnet.registryNodes[0]), lookupProtocol('production'), { signal: AbortSignal.timeout(5_000) })
-        const messages = lpStream(stream)
+        const lookup = await openLookup(node, testnet.registryNodes[0])
 
         try {
           const [subscribe, unsubscribe] = subscriptions.requests.valid.slice(1)
-          stream.send(bytes(subscribe.frame))
-          expect(JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))).to.deep.equal({ count: 0, subscribed: true })
-          stream.send(bytes(unsubscribe.frame))
-          expect(JSON.parse(uint8ArrayToString((await messages.read({ signal: AbortSignal.timeout(10_000) })).subarray()))).to.deep.equal({ count: 0 })
+          expect(await lookup.send(bytes(subscribe.frame))).to.deep.equal({ count: 0, subscribed: true })
+          expect(await lookup.send(bytes(unsubscribe.frame))).to.deep.equal({ count: 0 })
         } finally {
-          stream.abort(new Error('done'))
+          lookup.close()
         }
       } finally {
         await testnet.destroy()
