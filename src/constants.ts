@@ -168,8 +168,8 @@ export const MAX_CREDENTIAL_NAMES = 64
 /** How often a node checks whether its credential file was replaced, and peers refresh revocations from their registries. */
 export const DEFAULT_TRUST_REFRESH_INTERVAL = 10_000
 
-/** How long a registry of a read-restricted network waits for a new connection's credential before refusing its requests. */
-export const CREDENTIAL_WAIT_TIMEOUT = 3_000
+/** How long a registry of a read-restricted network waits for a new connection's credential before refusing its requests, in ms: half a lookup request's timeout ({@link DEFAULT_REQUEST_TIMEOUT}), so a refused asker hears why before it gives up. */
+export const CREDENTIAL_WAIT_TIMEOUT = 1_500
 
 /** How often a node of a closed network asks its registries for revocations. */
 export const DEFAULT_REVOCATION_REFRESH_INTERVAL = 30_000
