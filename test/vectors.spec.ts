@@ -93,7 +93,10 @@ async function openLookup (node: { libp2p: Libp2p }, registry: string): Promise<
   }
 }
 
-/** A decoded record as its payload's fields. */
+/**
+ * A decoded record as its payload's fields, written out here on purpose rather
+ * than through `encodeRecord`: the check must not share the encoder it checks.
+ */
 function fieldsOf (record: ServiceRecord): Record<string, unknown> {
   return {
     v: 1,

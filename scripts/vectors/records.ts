@@ -33,7 +33,11 @@ export interface RecordVector {
   message?: string
 }
 
-/** Payload fields in netget's order (that of `encodeRecord`). */
+/**
+ * Payload fields in netget's order (that of `encodeRecord`), written out here on
+ * purpose: the vectors are made independently of the encoder they check, so a
+ * change to `encodeRecord` shows up as a vector that no longer matches.
+ */
 type Payload = Record<string, unknown>
 
 function payloadOf (record: ServiceRecord): Payload {
