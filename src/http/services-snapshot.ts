@@ -71,6 +71,8 @@ export class ServicesSnapshot {
   private building?: Promise<Snapshot>
   private builds: Promise<unknown> = Promise.resolve()
   private readonly services = new Map<string, CachedService>()
+  /** Bumped by {@link invalidate}: a build begun before it is served but not cached. */
+  private generation = 0
 
   constructor (init: ServicesSnapshotInit) {
     this.init = init
@@ -82,15 +84,35 @@ export class ServicesSnapshot {
       return this.current
     }
 
-    this.building ??= this.exclusive(async () => this.build()).then(snapshot => {
-      this.current = snapshot
-      this.builtAt = performance.now()
+    const generation = this.generation
+    const building = this.building ?? this.exclusive(async () => this.build()).then(snapshot => {
+      if (generation === this.generation) {
+        this.current = snapshot
+        this.builtAt = performance.now()
+      }
+
       return snapshot
     }).finally(() => {
-      this.building = undefined
+      if (this.building === building) {
+        this.building = undefined
+      }
     })
+    this.building = building
+    return building
+  }
 
-    return this.building
+  /** Forgets the snapshot and the cached services: the next request builds anew (a record changed). */
+  invalidate (): void {
+    this.generation++
+    this.current = undefined
+    this.builtAt = -Infinity
+    this.building = undefined
+    this.services.clear()
+  }
+
+  /** One service built now, capped like the snapshot's; undefined if it has no live instance. */
+  async fresh (name: string): Promise<SnapshotEntry | undefined> {
+    return this.exclusive(async () => this.buildService(name))
   }
 
   /**
@@ -113,10 +135,7 @@ export class ServicesSnapshot {
     }
 
     const built: CachedService = { builtAt: Infinity, entry: Promise.resolve(undefined) }
-    built.entry = this.exclusive(async () => {
-      const [summary] = await this.init.list({ ping: false, name, limit: 1, maxInstances: this.init.maxInstancesPerService + 1 })
-      return summary === undefined ? undefined : serialise(summary, this.init.maxInstancesPerService, this.init.maxBytes).entry
-    }).finally(() => { built.builtAt = performance.now() })
+    built.entry = this.exclusive(async () => this.buildService(name)).finally(() => { built.builtAt = performance.now() })
     this.services.delete(name)
     this.services.set(name, built)
 
@@ -129,6 +148,11 @@ export class ServicesSnapshot {
     }
 
     return built.entry
+  }
+
+  private async buildService (name: string): Promise<SnapshotEntry | undefined> {
+    const [summary] = await this.init.list({ ping: false, name, limit: 1, maxInstances: this.init.maxInstancesPerService + 1 })
+    return summary === undefined || summary.name !== name ? undefined : serialise(summary, this.init.maxInstancesPerService, this.init.maxBytes).entry
   }
 
   private async build (): Promise<Snapshot> {
