@@ -133,6 +133,7 @@ class Dashboard {
     this.doc.body.classList.remove('stale')
     this.byId('banner').hidden = true
     this.text(this.byId('status'), 'live')
+    this.counts()
   }
 
   private applyService (service: ServiceEvent): void {
@@ -294,6 +295,7 @@ class Dashboard {
     this.text(banner, `registry unreachable — showing data from ${clock(this.lastData === 0 ? Date.now() : this.lastData)}`)
     banner.hidden = false
     this.text(this.byId('status'), 'reconnecting…')
+    this.counts()
   }
 
   /** Hides the rows and services the search box does not match. */
@@ -325,7 +327,8 @@ class Dashboard {
       this.text(view.count, `${plural(view.rows.size, 'instance')} · ${alive} up`)
     }
 
-    this.text(this.byId('counts'), `${plural(this.services.size, 'service')} · ${plural(instances, 'instance')} · ${up} up`)
+    const stale = this.doc.body.classList.contains('stale') ? ' (when last reachable)' : ''
+    this.text(this.byId('counts'), `${plural(this.services.size, 'service')} · ${plural(instances, 'instance')} · ${up} up${stale}`)
     this.byId('empty').hidden = this.services.size > 0
   }
 
