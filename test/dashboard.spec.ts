@@ -21,7 +21,7 @@ const METADATA = { name: 'web', version: '1.4.2', url: 'https://status.example.c
 interface SseEvent { event: string, data: string }
 
 /** Reads server-sent events from `url` until `until` returns true for the list so far (or `timeout` ms pass). */
-async function readEvents (url: string, until: (events: SseEvent[], comments: string[]) => boolean, timeout = 10_000): Promise<{ events: SseEvent[], comments: string[], response: IncomingMessage }> {
+async function readEvents (url: string, until: (events: SseEvent[], comments: string[]) => boolean, timeout = 30_000): Promise<{ events: SseEvent[], comments: string[], response: IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const events: SseEvent[] = []
     const comments: string[] = []
