@@ -129,6 +129,44 @@ describe('dashboard', function () {
     expect(after.events[0].data).to.include(probeId)
   })
 
+  it('a client served a cached snapshot also gets the services changed since it was built', async () => {
+    const cached = await startRegistryHttp(registry, { port: 0, snapshotInterval: 60_000, eventHeartbeatInterval: 200 })
+    const late = testnet.createNode({ metadata: { name: 'late' } })
+    await late.start()
+    const lateId = late.peerId
+
+    try {
+      // a first client, kept open: the snapshot is built for it, and cached for a minute
+      let registered: Promise<unknown> | undefined
+      let done = false
+      let seen: () => void = () => {}
+      const seenLate = new Promise<void>(resolve => { seen = resolve })
+      const first = readEvents(`${cached.url}/api/events`, events => {
+        if (events.length > 0) {
+          registered ??= late.registerWithNetwork()
+        }
+
+        if (events.some(event => event.event === 'service' && event.data.includes(lateId))) {
+          seen()
+        }
+
+        return done
+      })
+      await seenLate
+      const second = await readEvents(`${cached.url}/api/events`, events => events.some(event => event.event === 'service' && event.data.includes(lateId)))
+      expect(second.events[0].event).to.equal('snapshot')
+      const services = (JSON.parse(second.events[0].data) as { services: Array<{ name: string }> }).services.map(service => service.name)
+      expect(services, 'the cached snapshot predates the record').to.not.include('late')
+      expect(second.events[1].event).to.equal('service')
+      expect(JSON.parse(second.events[1].data)).to.have.property('name', 'late')
+      done = true
+      await first
+    } finally {
+      await late.stop()
+      await cached.close()
+    }
+  })
+
   it('refuses event streams past maxEventClients with 503', async () => {
     const small = await startRegistryHttp(registry, { port: 0, maxEventClients: 1 })
 

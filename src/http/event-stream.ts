@@ -46,6 +46,9 @@ interface Client {
  * ({@link ObservedRegistry.observeRegistry}) only while a client is
  * connected, keeps the last {@link RTT_HISTORY} RTT samples of each
  * publisher meanwhile (at most `limits.maxInstances` publishers), and
+ * serves a new client the cached snapshot (at most `snapshotInterval` old,
+ * so a crowd of pages costs no extra build) followed by a fresh `service`
+ * event of each service changed since that snapshot began. It
  * bounds everything a client or a burst of changes can grow: clients
  * (`maxClients`), bytes waiting to be written to one client (the snapshot's
  * byte cap plus 1 MiB, past which the client is cut off) and pending
@@ -63,6 +66,8 @@ export class EventStream {
   private readonly pendingLiveness = new Map<string, LivenessEvent>()
   private resync = false
   private readonly history = new Map<string, number[]>()
+  /** Unix ms of the last change of each service while followed, oldest first. */
+  private readonly changedAt = new Map<string, number>()
 
   constructor (init: EventStreamInit) {
     this.init = init
@@ -125,7 +130,17 @@ export class EventStream {
 
     this.stopObserving = this.init.registry.observeRegistry({
       record: change => {
-        this.init.snapshot.invalidate()
+        this.changedAt.delete(change.name)
+        this.changedAt.set(change.name, Date.now())
+
+        for (const oldest of this.changedAt.keys()) {
+          if (this.changedAt.size <= this.init.limits.maxServices) {
+            break
+          }
+
+          this.changedAt.delete(oldest)
+        }
+
         this.pendingServices.add(change.name)
 
         if (this.pendingServices.size > this.init.limits.maxServices) {
@@ -154,6 +169,8 @@ export class EventStream {
         this.close()
       }
     })
+    // changes made while nobody followed are not in a snapshot built before them
+    this.init.snapshot.invalidate()
     this.heartbeat = setInterval(() => { this.broadcast(HEARTBEAT) }, this.init.heartbeatInterval)
     this.init.log('following the registry for %d event stream client(s)', this.clients.size + 1)
   }
@@ -168,6 +185,7 @@ export class EventStream {
     this.pendingServices.clear()
     this.pendingLiveness.clear()
     this.history.clear()
+    this.changedAt.clear()
     this.resync = false
   }
 
@@ -244,8 +262,7 @@ export class EventStream {
         return
       }
 
-      const entry = await this.init.snapshot.fresh(name)
-      this.broadcast(frame('service', entry?.json ?? Buffer.from(JSON.stringify({ name, instances: [] }))))
+      this.broadcast(await this.serviceFrame(name))
     }
 
     const measurements = [...this.pendingLiveness.values()]
@@ -254,6 +271,12 @@ export class EventStream {
     for (const measurement of measurements) {
       this.broadcast(frame('liveness', Buffer.from(JSON.stringify(measurement))))
     }
+  }
+
+  /** A `service` event of one service as it is now. */
+  private async serviceFrame (name: string): Promise<Buffer> {
+    const entry = await this.init.snapshot.fresh(name)
+    return frame('service', entry?.json ?? Buffer.from(JSON.stringify({ name, instances: [] })))
   }
 
   private async sendSnapshot (client: Client): Promise<void> {
@@ -272,6 +295,15 @@ export class EventStream {
 
       for (const chunk of queued) {
         this.write(client, chunk)
+      }
+
+      // a snapshot served from the cache may predate a change the other clients were sent
+      const changed = [...this.changedAt].filter(([, at]) => at >= snapshot.startedAt).map(([name]) => name)
+
+      for (const name of changed) {
+        if (this.clients.has(client)) {
+          this.write(client, await this.serviceFrame(name))
+        }
       }
     } catch (err) {
       this.init.log('no snapshot for an event stream client - %e', err)

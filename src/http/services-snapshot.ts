@@ -32,6 +32,8 @@ export interface SnapshotEntry {
 export interface Snapshot {
   /** Unix ms when it was built. */
   generatedAt: number
+  /** Unix ms when its build began: a change after this may be missing from it. */
+  startedAt: number
   /** Services in name order. */
   entries: SnapshotEntry[]
   /** true if services or instances were left out by a cap. */
@@ -101,7 +103,7 @@ export class ServicesSnapshot {
     return building
   }
 
-  /** Forgets the snapshot and the cached services: the next request builds anew (a record changed). */
+  /** Forgets the snapshot and the cached services: the next request builds anew (changes may have gone unseen). */
   invalidate (): void {
     this.generation++
     this.current = undefined
@@ -158,6 +160,7 @@ export class ServicesSnapshot {
   private async build (): Promise<Snapshot> {
     const { maxServices, maxInstancesPerService, maxInstances, maxBytes, log } = this.init
     const started = performance.now()
+    const startedAt = Date.now()
     // one more of each than the caps allow, to know whether a cap left something out
     const summaries = await this.init.list({ ping: false, limit: maxServices + 1, maxInstances: maxInstancesPerService + 1, maxTotalInstances: maxInstances + 1 })
     let truncated = summaries.length > maxServices
@@ -183,7 +186,7 @@ export class ServicesSnapshot {
     }
 
     log('snapshot of %d services, %d instances, %d bytes%s built in %d ms', entries.length, instances, bytes, truncated ? ' (truncated)' : '', Math.round(performance.now() - started))
-    return { generatedAt: Date.now(), entries, truncated, instances, bytes }
+    return { generatedAt: Date.now(), startedAt, entries, truncated, instances, bytes }
   }
 
   /** Runs builds one after another. */
