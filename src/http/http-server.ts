@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net'
 
 export { DEFAULT_HTTP_HOST } from './constants.js'
 export type { ServiceEntry, SnapshotLimits } from './services-snapshot.js'
+export type { LivenessEvent, ServiceEvent, SnapshotEvent } from './dashboard/events.js'
 
 /** The single-file browser bundle built by `npm run build`. */
 export const BROWSER_BUNDLE_PATH = fileURLToPath(new URL('../../netget.browser.js', import.meta.url))
