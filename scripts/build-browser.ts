@@ -4,6 +4,9 @@
  * the compiled `dist/src/browser/global.js`; the package.json "browser" map
  * swaps the Node-only modules for their browser stand-ins. Prints the size,
  * and fails if a Node built-in or the `ws` package got into the bundle.
+ * Then bundles the registry dashboard's script, `dist/dashboard.js`, from
+ * `dist/src/http/dashboard/main.js` (DOM code only: it fails if anything
+ * else of netget or any package got in).
  *
  * Usage: node dist/scripts/build-browser.js [--out dist/netget.browser.js]
  */
@@ -52,9 +55,40 @@ export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.brows
   return { path: out, bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, ms: performance.now() - started }
 }
 
+/** Builds the dashboard's script and returns its size; throws if it pulled in more than the dashboard's own modules. */
+export async function buildDashboardBundle (out = join(ROOT, 'dist', 'dashboard.js')): Promise<BrowserBuild> {
+  const started = performance.now()
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, 'dist', 'src', 'http', 'dashboard', 'main.js')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: '/* netget registry dashboard. MIT licence. */' }
+  })
+  const foreign = Object.keys(result.metafile.inputs).filter(input => !input.startsWith('dist/src/http/dashboard/'))
+
+  if (foreign.length > 0) {
+    throw new Error(`The dashboard script pulled in ${foreign.join(', ')}: it may import only src/http/dashboard/ (types excepted)`)
+  }
+
+  const code = result.outputFiles[0].contents
+  await writeFile(out, code)
+  return { path: out, bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, ms: performance.now() - started }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const index = process.argv.indexOf('--out')
-  const build = await buildBrowserBundle(index === -1 ? undefined : process.argv[index + 1])
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`
-  process.stdout.write(`browser bundle: ${relative(process.cwd(), build.path)} ${kib(build.bytes)} minified, ${kib(build.gzipBytes)} gzipped (${build.ms.toFixed(0)} ms)\n`)
+  const report = (what: string, build: BrowserBuild): void => {
+    process.stdout.write(`${what}: ${relative(process.cwd(), build.path)} ${kib(build.bytes)} minified, ${kib(build.gzipBytes)} gzipped (${build.ms.toFixed(0)} ms)\n`)
+  }
+  report('browser bundle', await buildBrowserBundle(index === -1 ? undefined : process.argv[index + 1]))
+  report('dashboard script', await buildDashboardBundle())
 }

@@ -12,13 +12,13 @@ import type { NetgetConfig, NetgetInit } from './options/index.js'
 import type { RegistryAddress } from './registries/registry-address.js'
 import type { ListServicesOptions, ServiceSummary } from './registry/service-list.js'
 import type { AnnounceResult } from './service/announcer.js'
-import type { DiscoverOptions, NetgetEvents, NetgetStatus, RegistryEventDetail, ServiceInstance, StopOptions } from './types.js'
+import type { DiscoverOptions, NetgetEvents, NetgetStatus, RegistryEventDetail, RegistryObserver, ServiceInstance, StopOptions } from './types.js'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PickOptions } from './discovery/pick-instance.js'
 import type { ServiceWatch, WatchOptions } from './watch/service-watch.js'
 
-export type { ServiceInstance, InstanceHealth, RegistryEventDetail, NetgetEvents, DiscoverOptions, StopOptions, NetgetStatus } from './types.js'
+export type { ServiceInstance, InstanceHealth, RegistryEventDetail, RegistryObserver, NetgetEvents, DiscoverOptions, StopOptions, NetgetStatus } from './types.js'
 
 /**
  * A netget peer: a service node that publishes itself and discovers others,
@@ -33,6 +33,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   private readonly runtime: Runtime
   private transition: Promise<void> = Promise.resolve()
   private state: NetgetStatus = 'stopped'
+  /** Observers of the running registry, told when it stops. */
+  private readonly observers = new Set<RegistryObserver>()
 
   /** Checks the options at once; throws InvalidOptionsError naming the first bad one. */
   constructor (init: NetgetInit = {}) {
@@ -144,8 +146,18 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
         }
       } finally {
         signal.clear()
+        const observers = [...this.observers]
+        this.observers.clear()
         await this.runtime.stop()
         this.state = 'stopped'
+
+        for (const observer of observers) {
+          try {
+            observer.stopped?.()
+          } catch (err) {
+            this.log.error('a registry observer failed - %e', err)
+          }
+        }
       }
     })
   }
@@ -291,6 +303,35 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   async listServices (options: ListServicesOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
     this.requireStarted()
     return this.withSignal(options, 'Listing services', async signal => this.runtime.listServices(signal, options))
+  }
+
+  /**
+   * Registry nodes only: calls `observer` on every change of what this
+   * registry serves — a record stored, replaced or removed, and each liveness
+   * measurement of a publisher connected to it — until the returned function
+   * is called or the node stops (then `observer.stopped()`). This is what the
+   * HTTP dashboard's `/api/events` follows. Throws NotStartedError before
+   * start(), UnsupportedOperationError on other nodes.
+   */
+  observeRegistry (observer: RegistryObserver): () => void {
+    if (this.state !== 'started') {
+      throw new NotStartedError(`The netget node is ${this.state}; call start() first`)
+    }
+
+    const feeds = this.runtime.registryFeeds
+
+    if (feeds === undefined) {
+      throw new UnsupportedOperationError('observeRegistry() is answered by registry nodes only')
+    }
+
+    const stopRecords = feeds.index.onChange(change => { observer.record?.({ name: change.name, peerId: change.peerId, removed: change.record === undefined }) })
+    const stopLiveness = feeds.liveness?.onMeasurement(measurement => { observer.liveness?.(measurement) })
+    this.observers.add(observer)
+    return () => {
+      stopRecords()
+      stopLiveness?.()
+      this.observers.delete(observer)
+    }
   }
 
   /**

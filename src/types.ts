@@ -128,3 +128,16 @@ export interface StopOptions extends AbortOptions {
 
 /** Lifecycle states of a node. */
 export type NetgetStatus = 'stopped' | 'starting' | 'started' | 'stopping'
+
+/**
+ * What {@link Netget.observeRegistry} reports: the registry's own change
+ * feeds, as they happen. Every callback is optional.
+ */
+export interface RegistryObserver {
+  /** A record of service `name` signed by `peerId` was stored, replaced (a new `seq`, a withdrawal) or removed (`removed: true`). */
+  record?(change: { name: string, peerId: string, removed: boolean }): void
+  /** This registry measured a publisher connected to it: `alive` with its smoothed RTT in ms, or `down` (no RTT). */
+  liveness?(measurement: { peerId: string, status: 'alive' | 'down', rttMs?: number, measuredAt: number }): void
+  /** The node stopped: no call follows (observe again after a restart). */
+  stopped?(): void
+}

@@ -22,6 +22,10 @@ describe('the package', function () {
     files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map(file => file.path)
   })
 
+  it('ships the built scripts the registry HTTP port serves', () => {
+    expect(files).to.include.members(['dist/netget.browser.js', 'dist/dashboard.js'])
+  })
+
   it('ships the MIT LICENSE', async () => {
     expect(files).to.include('LICENSE')
     expect(await readFile(join(ROOT, 'LICENSE'), 'utf8')).to.match(/^MIT License\n\nCopyright \(c\) \d{4} netget contributors\n/)

@@ -53,3 +53,12 @@ export const MAX_PAGE_LIMIT = 1_000
 
 /** How many single-service answers (`/api/services/NAME` for a service past the snapshot's cap) are kept. */
 export const SERVICE_CACHE_SIZE = 64
+
+/** Most `/api/events` streams open at once; the next one gets 503 with `Retry-After`. */
+export const DEFAULT_HTTP_MAX_EVENT_CLIENTS = 32
+
+/** Time between two heartbeat comments on an `/api/events` stream (the idle timeout closes a connection silent for 30 s). */
+export const DEFAULT_EVENT_HEARTBEAT_INTERVAL = 15_000
+
+/** How long changes are gathered before they are pushed to `/api/events` streams. */
+export const EVENT_FLUSH_DELAY = 100

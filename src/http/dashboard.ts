@@ -1,102 +1,80 @@
 /**
- * The registry dashboard: a page for people showing the network's services,
- * their instances, health and RTT as the registry knows them (`unknown`: it
- * has not pinged the instance), refreshed every second from the first page
- * of `/api/services`. The script builds the table with `textContent` only:
- * service metadata comes from the network and is never parsed as HTML.
+ * The registry dashboard's page: its HTML and CSS. The script is built from
+ * `src/http/dashboard/page.ts` into `dist/dashboard.js` (by
+ * `scripts/build-browser.ts`) and served as `/dashboard.js?v=<hash>`; it
+ * follows `/api/events` and updates rows in place. Nothing from the network
+ * is ever parsed as HTML: the script writes record data with `textContent`.
  */
 
-/** How often the dashboard page refreshes, in ms. */
-export const DASHBOARD_REFRESH_INTERVAL = 1_000
+/** The dashboard's Content-Security-Policy: its own script only, inline styles for the one stylesheet below. */
+export const DASHBOARD_CSP = "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-/** The dashboard page (its script is served separately, as `/dashboard.js`). */
-export const DASHBOARD_HTML = `<!doctype html>
+const STYLE = `
+  :root { --fg: #1d2330; --muted: #5b6478; --line: #e3e6ee; --bg: #fff; --card: #f8f9fc; }
+  * { box-sizing: border-box; }
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 0; padding: 1.5rem 2rem; color: var(--fg); background: var(--bg); }
+  h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
+  .meta { color: var(--muted); margin: 0 0 .5rem; overflow-wrap: anywhere; }
+  code { font: 12px/1.4 ui-monospace, monospace; overflow-wrap: anywhere; word-break: break-all; }
+  #banner { background: #fff4d6; color: #6b4b00; border: 1px solid #f0d48a; border-radius: .4rem; padding: .6rem .8rem; margin: .75rem 0; font-weight: 600; }
+  #search { width: 100%; max-width: 32rem; font: inherit; padding: .45rem .6rem; border: 1px solid #c9cede; border-radius: .4rem; margin: .75rem 0; }
+  section.service { margin: 1.5rem 0; }
+  h2 { font-size: 1.1rem; margin: 0 0 .4rem; overflow-wrap: anywhere; }
+  h2 .count { font-size: .85rem; font-weight: 400; color: var(--muted); margin-left: .4rem; }
+  .row { display: grid; grid-template-columns: minmax(9rem, 1.2fr) 6.5rem 9.5rem 5.5rem minmax(10rem, 1.6fr) minmax(10rem, 1.4fr); gap: .4rem .8rem; padding: .45rem .3rem; border-bottom: 1px solid var(--line); align-items: start; }
+  .row.head { font-weight: 600; color: var(--muted); }
+  .cell { min-width: 0; }
+  .cell.label::before { display: none; }
+  .pill { display: inline-block; padding: 0 .55rem; border-radius: .7rem; font-weight: 600; }
+  .healthy { background: #dff5e3; color: #16662a; }
+  .unhealthy { background: #fde2e1; color: #9b1c1c; }
+  .unknown { background: #eceff4; color: #4b5263; }
+  .checks { color: var(--muted); font-size: .85rem; margin-left: .3rem; }
+  .spark { display: block; width: 88px; height: 22px; margin-top: .15rem; }
+  .spark polyline { fill: none; stroke: #2f6fdb; stroke-width: 1.5; }
+  dl.metadata { margin: 0; }
+  dl.metadata div { display: flex; gap: .35rem; min-width: 0; }
+  dl.metadata dt { color: var(--muted); flex: none; }
+  dl.metadata dt::after { content: ":"; }
+  dl.metadata dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+  body.stale .pill { background: #e5e7eb; color: #6b7280; }
+  body.stale .row:not(.head) { color: #6b7280; }
+  body.stale .spark polyline { stroke: #9ca3af; }
+  [hidden] { display: none !important; }
+  @media (max-width: 600px) {
+    body { padding: 1rem .75rem; }
+    .row.head { display: none; }
+    .row { display: block; background: var(--card); border: 1px solid var(--line); border-radius: .5rem; padding: .6rem .7rem; margin: 0 0 .6rem; }
+    .cell { display: flex; gap: .5rem; padding: .15rem 0; }
+    .cell::before { content: attr(data-label); color: var(--muted); flex: 0 0 5.5rem; }
+    .cell > * { min-width: 0; }
+  }
+`
+
+/**
+ * The dashboard page, loading its script from `scriptUrl` (undefined when
+ * the script is not built: the page says so).
+ */
+export function dashboardHtml (scriptUrl: string | undefined): string {
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>netget registry</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2330; }
-  h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
-  .meta { color: #5b6478; margin-bottom: 1.5rem; }
-  h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e6ee; vertical-align: top; }
-  th { font-weight: 600; color: #5b6478; }
-  code { font-size: 12px; word-break: break-all; }
-  .health { display: inline-block; padding: 0 .5rem; border-radius: .6rem; font-weight: 600; }
-  .healthy { background: #dff5e3; color: #16662a; }
-  .unhealthy { background: #fde2e1; color: #9b1c1c; }
-  .unknown { background: #eceff4; color: #4b5263; }
-  #status.error { color: #9b1c1c; }
-</style>
+<style>${STYLE}</style>
 </head>
 <body>
 <h1>netget registry</h1>
-<div class="meta">network <strong id="network">…</strong> · registry <code id="registry">…</code> · <span id="status">loading…</span></div>
-<p id="note" class="meta"></p>
-<div id="services"></div>
-<script src="/dashboard.js"></script>
+<p class="meta">network <strong id="network">…</strong> · registry <code id="registry">…</code> · <span id="status">${scriptUrl === undefined ? 'the dashboard script is not built: run npm run build' : 'connecting…'}</span></p>
+<p class="meta" id="counts"></p>
+<div id="banner" role="alert" hidden></div>
+<input id="search" type="search" placeholder="filter by name, peer ID or metadata" aria-label="filter services" autocomplete="off">
+<p class="meta" id="note"></p>
+<main id="services"></main>
+<p id="empty" class="meta" hidden>No service is registered on this network yet.</p>
+${scriptUrl === undefined ? '' : `<script src="${scriptUrl}"></script>`}
 </body>
 </html>
 `
-
-/** The dashboard's script. */
-export const DASHBOARD_JS = `'use strict'
-;(() => {
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag)
-    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value)
-    for (const child of children) node.append(child)
-    return node
-  }
-  const age = ms => ms < 1500 ? 'just now' : Math.round(ms / 1000) + ' s ago'
-
-  function render (data) {
-    document.getElementById('network').textContent = data.network
-    document.getElementById('registry').textContent = data.registry.peerId
-    const root = document.getElementById('services')
-    const sections = []
-    if (data.services.length === 0) sections.push(el('p', {}, 'No service is registered on this network yet.'))
-    for (const service of data.services) {
-      const rows = service.instances.map(instance => el('tr', { 'data-peer': instance.peerId },
-        el('td', {}, el('code', {}, instance.peerId)),
-        el('td', {}, el('span', { class: 'health ' + instance.health.status }, instance.health.status)),
-        el('td', {}, instance.health.rttMs === undefined ? '–' : instance.health.rttMs.toFixed(2) + ' ms'),
-        el('td', {}, instance.health.lastSeen === undefined ? '–' : age(Date.now() - instance.health.lastSeen)),
-        el('td', {}, String(instance.metadata.version ?? '')),
-        el('td', {}, ...instance.multiaddrs.map(address => el('div', {}, el('code', {}, address))))
-      ))
-      sections.push(el('section', { 'data-service': service.name },
-        el('h2', {}, service.name + ' (' + service.instances.length + ' instance' + (service.instances.length === 1 ? '' : 's') + ')'),
-        el('table', {},
-          el('thead', {}, el('tr', {}, ...['peer ID', 'health', 'RTT', 'last seen', 'version', 'addresses'].map(title => el('th', {}, title)))),
-          el('tbody', {}, ...rows))))
-    }
-    root.replaceChildren(...sections)
-    const shown = data.services.length + ' service' + (data.services.length === 1 ? '' : 's')
-    document.getElementById('note').textContent = data.nextCursor !== undefined
-      ? 'showing the first ' + shown + '; the rest: /api/services?cursor=' + encodeURIComponent(data.nextCursor)
-      : data.truncated ? 'showing ' + shown + ' of more: the registry caps its listing (see /api/services, "limits")' : ''
-  }
-
-  async function refresh () {
-    const status = document.getElementById('status')
-    try {
-      const response = await fetch('/api/services', { cache: 'no-store' })
-      if (!response.ok) throw new Error('HTTP ' + response.status)
-      render(await response.json())
-      status.textContent = 'updated ' + new Date().toLocaleTimeString()
-      status.className = ''
-    } catch (err) {
-      status.textContent = 'cannot reach the registry: ' + err.message
-      status.className = 'error'
-    } finally {
-      setTimeout(refresh, ${DASHBOARD_REFRESH_INTERVAL})
-    }
-  }
-
-  refresh()
-})()
-`
+}

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -10,9 +11,11 @@ import { ConnectionGuard } from './connection-guard.js'
 import {
   DEFAULT_HTTP_HEADERS_TIMEOUT, DEFAULT_HTTP_HOST, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_HTTP_KEEP_ALIVE_TIMEOUT, DEFAULT_HTTP_MAX_CONCURRENT_REQUESTS,
   DEFAULT_HTTP_MAX_CONNECTIONS, DEFAULT_HTTP_REQUEST_TIMEOUT, DEFAULT_PAGE_LIMIT, DEFAULT_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_MAX_BYTES,
-  DEFAULT_SNAPSHOT_MAX_INSTANCES, DEFAULT_SNAPSHOT_MAX_INSTANCES_PER_SERVICE, DEFAULT_SNAPSHOT_MAX_SERVICES, HTTP_TIMEOUT_CHECK_INTERVAL, MAX_PAGE_LIMIT
+  DEFAULT_SNAPSHOT_MAX_INSTANCES, DEFAULT_SNAPSHOT_MAX_INSTANCES_PER_SERVICE, DEFAULT_SNAPSHOT_MAX_SERVICES, HTTP_TIMEOUT_CHECK_INTERVAL, MAX_PAGE_LIMIT,
+  DEFAULT_HTTP_MAX_EVENT_CLIENTS, DEFAULT_EVENT_HEARTBEAT_INTERVAL, EVENT_FLUSH_DELAY
 } from './constants.js'
-import { DASHBOARD_HTML, DASHBOARD_JS } from './dashboard.js'
+import { DASHBOARD_CSP, dashboardHtml } from './dashboard.js'
+import { EventStream } from './event-stream.js'
 import { allowedHostNames, apiCorsHeaders, isHostAllowed, refusedHostMessage } from './request-guard.js'
 import { page, ServicesSnapshot } from './services-snapshot.js'
 import type { ServiceEntry, SnapshotEntry, SnapshotLimits } from './services-snapshot.js'
@@ -22,9 +25,13 @@ import type { AddressInfo } from 'node:net'
 
 export { DEFAULT_HTTP_HOST } from './constants.js'
 export type { ServiceEntry, SnapshotLimits } from './services-snapshot.js'
+export type { LivenessEvent, ServiceEvent, SnapshotEvent } from './dashboard/events.js'
 
 /** The single-file browser bundle built by `npm run build`. */
 export const BROWSER_BUNDLE_PATH = fileURLToPath(new URL('../../netget.browser.js', import.meta.url))
+
+/** The dashboard page's script, built by `npm run build` from `src/http/dashboard/page.ts`. */
+export const DASHBOARD_BUNDLE_PATH = fileURLToPath(new URL('../../dashboard.js', import.meta.url))
 
 /** Options of {@link startRegistryHttp}. */
 export interface RegistryHttpInit {
@@ -76,6 +83,10 @@ export interface RegistryHttpInit {
   maxSnapshotBytes?: number
   /** The browser bundle to serve as `/netget.js`. @default dist/netget.browser.js of this package */
   bundlePath?: string
+  /** Most `/api/events` streams open at once (each holds a connection, within `maxConnections`); the next gets 503 with `Retry-After: 5`. @default 32 */
+  maxEventClients?: number
+  /** Time between two heartbeat comments on an `/api/events` stream, in ms. @default 15000 */
+  eventHeartbeatInterval?: number
 }
 
 /** A running registry HTTP server. */
@@ -117,6 +128,8 @@ export interface ServiceResponse extends ApiResponseHead {
 interface Bundle {
   code: Buffer
   gzip: Buffer
+  /** A hash of `code`, the dashboard script's version in its URL. */
+  version: string
 }
 
 interface Context {
@@ -127,7 +140,9 @@ interface Context {
   corsOrigins: ReadonlySet<string>
   maxConcurrentRequests: number
   inFlight: number
+  events: EventStream
   loadBundle(): Promise<Bundle | undefined>
+  loadDashboard(): Promise<Bundle | undefined>
   /** Whether the server still accepts connections. */
   listening(): boolean
 }
@@ -139,10 +154,12 @@ const log = logger('netget:http')
  *
  * - `GET /netget.js`: the browser bundle (defines the global `Netget`), with
  *   `Access-Control-Allow-Origin: *` so a page of any origin can load it.
- * - `GET /`: a dashboard of the network's services, instances, health and RTT,
- *   refreshed every second.
+ * - `GET /`: a dashboard of the network's services, instances, metadata,
+ *   health and RTT over time, updated by push from `/api/events`.
  * - `GET /api/services[?cursor=&limit=]`: the same data as JSON, paged;
- *   `GET /api/services/NAME`: one service. Same-origin unless `corsOrigins`.
+ *   `GET /api/services/NAME`: one service; `GET /api/events`: a server-sent
+ *   event stream, a snapshot then every change (see {@link EventStream}).
+ *   Same-origin unless `corsOrigins`.
  *
  * Read-only, and cheap whatever the load: answers come from a snapshot
  * rebuilt at most every `snapshotInterval` ms and capped (see
@@ -183,25 +200,36 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
   const maxConnections = positive(init.maxConnections, 'maxConnections', DEFAULT_HTTP_MAX_CONNECTIONS)
   const maxConcurrentRequests = positive(init.maxConcurrentRequests, 'maxConcurrentRequests', DEFAULT_HTTP_MAX_CONCURRENT_REQUESTS)
   const snapshotInterval = positive(init.snapshotInterval, 'snapshotInterval', DEFAULT_SNAPSHOT_INTERVAL, 0)
+  const maxEventClients = positive(init.maxEventClients, 'maxEventClients', DEFAULT_HTTP_MAX_EVENT_CLIENTS)
+  const eventHeartbeatInterval = positive(init.eventHeartbeatInterval, 'eventHeartbeatInterval', DEFAULT_EVENT_HEARTBEAT_INTERVAL)
 
   const bundlePath = init.bundlePath ?? BROWSER_BUNDLE_PATH
   let bundle: Promise<Bundle | undefined> | undefined
+  let dashboard: Promise<Bundle | undefined> | undefined
+  const snapshot = new ServicesSnapshot({ ...limits, interval: snapshotInterval, log, list: async options => netget.listServices(options) })
   const context: Context = {
     netget,
     limits,
-    snapshot: new ServicesSnapshot({ ...limits, interval: snapshotInterval, log, list: async options => netget.listServices(options) }),
+    snapshot,
+    events: new EventStream({ registry: netget, snapshot, limits, maxClients: maxEventClients, heartbeatInterval: eventHeartbeatInterval, flushDelay: EVENT_FLUSH_DELAY, log: log.newScope('events') }),
     hosts: allowedHostNames(host, allowedHosts),
     corsOrigins: new Set(corsOrigins),
     maxConcurrentRequests,
     inFlight: 0,
     listening: () => server.listening,
     loadBundle: async () => {
-      bundle ??= readFile(bundlePath).then(code => ({ code, gzip: gzipSync(code, { level: 9 }) }), err => {
-        log.error('cannot read the browser bundle %s - %e', bundlePath, err)
-        bundle = undefined
-        return undefined
+      bundle ??= loadScript(bundlePath).then(loaded => {
+        bundle = loaded === undefined ? undefined : bundle
+        return loaded
       })
       return bundle
+    },
+    loadDashboard: async () => {
+      dashboard ??= loadScript(DASHBOARD_BUNDLE_PATH).then(loaded => {
+        dashboard = loaded === undefined ? undefined : dashboard
+        return loaded
+      })
+      return dashboard
     }
   }
 
@@ -241,7 +269,21 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
   return {
     url: `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`,
     port: address.port,
-    close: async () => { await closeServer(server) }
+    close: async () => {
+      context.events.close()
+      await closeServer(server)
+    }
+  }
+}
+
+/** A script file, gzipped and hashed once; undefined (logged) if it cannot be read. */
+async function loadScript (path: string): Promise<Bundle | undefined> {
+  try {
+    const code = await readFile(path)
+    return { code, gzip: gzipSync(code, { level: 9 }), version: createHash('sha256').update(code).digest('hex').slice(0, 16) }
+  } catch (err) {
+    log.error('cannot read the script %s - %e', path, err)
+    return undefined
   }
 }
 
@@ -253,7 +295,7 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
 
   const url = new URL(request.url ?? '/', 'http://localhost')
   const path = url.pathname
-  const api = path === '/api/services' || path.startsWith('/api/services/')
+  const api = path === '/api/services' || path.startsWith('/api/services/') || path === '/api/events'
 
   if (request.method === 'OPTIONS') {
     const cors = api ? apiCorsHeaders(request.headers.origin, context.corsOrigins) : BUNDLE_CORS
@@ -267,6 +309,11 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
     return
   }
 
+  if (path === '/api/events') {
+    openEvents(context, request, response)
+    return
+  }
+
   if (api) {
     await answerApi(context, request, response, url)
     return
@@ -274,9 +321,11 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
 
   switch (path) {
     case '/':
-    case '/index.html':
-      send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, { 'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'" })
+    case '/index.html': {
+      const script = await context.loadDashboard()
+      send(response, 200, 'text/html; charset=utf-8', dashboardHtml(script === undefined ? undefined : `/dashboard.js?v=${script.version}`), { 'Content-Security-Policy': DASHBOARD_CSP })
       return
+    }
     case '/healthz': {
       const healthy = context.netget.status === 'started' && context.listening()
       const body = { status: healthy ? 'ok' : context.netget.status === 'started' ? 'closing' : context.netget.status, network: context.netget.network }
@@ -297,9 +346,19 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
       response.writeHead(204, { 'Cache-Control': 'public, max-age=86400' })
       response.end()
       return
-    case '/dashboard.js':
-      send(response, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS)
+    case '/dashboard.js': {
+      const script = await context.loadDashboard()
+
+      if (script === undefined) {
+        send(response, 503, 'text/plain; charset=utf-8', 'the dashboard script is not built: run npm run build\n')
+        return
+      }
+
+      // the page names the script by its hash: that URL never changes content
+      const versioned = url.searchParams.get('v') === script.version
+      sendScript(request, response, script, { 'Cache-Control': versioned ? 'public, max-age=31536000, immutable' : 'no-cache', ETag: `"${script.version}"` })
       return
+    }
     case '/netget.js': {
       const bundle = await context.loadBundle()
 
@@ -308,18 +367,45 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
         return
       }
 
-      const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
-      send(response, 200, 'text/javascript; charset=utf-8', gzip ? bundle.gzip : bundle.code, {
-        ...BUNDLE_CORS,
-        'Cache-Control': 'public, max-age=300',
-        Vary: 'Accept-Encoding',
-        ...(gzip ? { 'Content-Encoding': 'gzip' } : {})
-      })
+      sendScript(request, response, bundle, { ...BUNDLE_CORS, 'Cache-Control': 'public, max-age=300' })
       return
     }
     default:
-      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js, /api/services, /api/services/NAME, /metrics or /healthz\n')
+      send(response, 404, 'text/plain; charset=utf-8', 'not found: try /, /netget.js, /api/services, /api/services/NAME, /api/events, /metrics or /healthz\n')
   }
+}
+
+/** A script, gzipped if the client takes it. */
+function sendScript (request: IncomingMessage, response: ServerResponse, script: Bundle, headers: Record<string, string>): void {
+  if (headers.ETag !== undefined && request.headers['if-none-match'] === headers.ETag) {
+    response.writeHead(304, { ...BASE_HEADERS, ...headers })
+    response.end()
+    return
+  }
+
+  const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
+  send(response, 200, 'text/javascript; charset=utf-8', gzip ? script.gzip : script.code, {
+    ...headers,
+    Vary: 'Accept-Encoding',
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {})
+  })
+}
+
+/** `/api/events`: a server-sent event stream, at most `maxEventClients` at once. */
+function openEvents (context: Context, request: IncomingMessage, response: ServerResponse): void {
+  const cors = apiCorsHeaders(request.headers.origin, context.corsOrigins)
+
+  if (context.events.full) {
+    send(response, 503, 'text/plain; charset=utf-8', 'busy: too many event streams open, retry later\n', { ...cors, 'Retry-After': '5' })
+    return
+  }
+
+  if (context.netget.status !== 'started') {
+    send(response, 503, 'text/plain; charset=utf-8', 'the registry node is not running\n', { ...cors, 'Retry-After': '1' })
+    return
+  }
+
+  context.events.open(response, cors)
 }
 
 /** `/api/services` and `/api/services/NAME`, from the snapshot, at most `maxConcurrentRequests` at once. */

@@ -32,6 +32,8 @@ export interface SnapshotEntry {
 export interface Snapshot {
   /** Unix ms when it was built. */
   generatedAt: number
+  /** Unix ms when its build began: a change after this may be missing from it. */
+  startedAt: number
   /** Services in name order. */
   entries: SnapshotEntry[]
   /** true if services or instances were left out by a cap. */
@@ -71,6 +73,8 @@ export class ServicesSnapshot {
   private building?: Promise<Snapshot>
   private builds: Promise<unknown> = Promise.resolve()
   private readonly services = new Map<string, CachedService>()
+  /** Bumped by {@link invalidate}: a build begun before it is served but not cached. */
+  private generation = 0
 
   constructor (init: ServicesSnapshotInit) {
     this.init = init
@@ -82,15 +86,35 @@ export class ServicesSnapshot {
       return this.current
     }
 
-    this.building ??= this.exclusive(async () => this.build()).then(snapshot => {
-      this.current = snapshot
-      this.builtAt = performance.now()
+    const generation = this.generation
+    const building = this.building ?? this.exclusive(async () => this.build()).then(snapshot => {
+      if (generation === this.generation) {
+        this.current = snapshot
+        this.builtAt = performance.now()
+      }
+
       return snapshot
     }).finally(() => {
-      this.building = undefined
+      if (this.building === building) {
+        this.building = undefined
+      }
     })
+    this.building = building
+    return building
+  }
 
-    return this.building
+  /** Forgets the snapshot and the cached services: the next request builds anew (changes may have gone unseen). */
+  invalidate (): void {
+    this.generation++
+    this.current = undefined
+    this.builtAt = -Infinity
+    this.building = undefined
+    this.services.clear()
+  }
+
+  /** One service built now, capped like the snapshot's; undefined if it has no live instance. */
+  async fresh (name: string): Promise<SnapshotEntry | undefined> {
+    return this.exclusive(async () => this.buildService(name))
   }
 
   /**
@@ -113,10 +137,7 @@ export class ServicesSnapshot {
     }
 
     const built: CachedService = { builtAt: Infinity, entry: Promise.resolve(undefined) }
-    built.entry = this.exclusive(async () => {
-      const [summary] = await this.init.list({ ping: false, name, limit: 1, maxInstances: this.init.maxInstancesPerService + 1 })
-      return summary === undefined ? undefined : serialise(summary, this.init.maxInstancesPerService, this.init.maxBytes).entry
-    }).finally(() => { built.builtAt = performance.now() })
+    built.entry = this.exclusive(async () => this.buildService(name)).finally(() => { built.builtAt = performance.now() })
     this.services.delete(name)
     this.services.set(name, built)
 
@@ -131,9 +152,15 @@ export class ServicesSnapshot {
     return built.entry
   }
 
+  private async buildService (name: string): Promise<SnapshotEntry | undefined> {
+    const [summary] = await this.init.list({ ping: false, name, limit: 1, maxInstances: this.init.maxInstancesPerService + 1 })
+    return summary === undefined || summary.name !== name ? undefined : serialise(summary, this.init.maxInstancesPerService, this.init.maxBytes).entry
+  }
+
   private async build (): Promise<Snapshot> {
     const { maxServices, maxInstancesPerService, maxInstances, maxBytes, log } = this.init
     const started = performance.now()
+    const startedAt = Date.now()
     // one more of each than the caps allow, to know whether a cap left something out
     const summaries = await this.init.list({ ping: false, limit: maxServices + 1, maxInstances: maxInstancesPerService + 1, maxTotalInstances: maxInstances + 1 })
     let truncated = summaries.length > maxServices
@@ -159,7 +186,7 @@ export class ServicesSnapshot {
     }
 
     log('snapshot of %d services, %d instances, %d bytes%s built in %d ms', entries.length, instances, bytes, truncated ? ' (truncated)' : '', Math.round(performance.now() - started))
-    return { generatedAt: Date.now(), entries, truncated, instances, bytes }
+    return { generatedAt: Date.now(), startedAt, entries, truncated, instances, bytes }
   }
 
   /** Runs builds one after another. */

@@ -35,6 +35,16 @@ export interface PublisherLivenessInit {
   onChange?(peerId: string, envelope: Uint8Array): void
 }
 
+/** One measurement of a publisher, as {@link PublisherLiveness.onMeasurement} reports it. */
+export interface PublisherMeasurement {
+  peerId: string
+  status: Attestation['status']
+  /** Smoothed round-trip time in ms; absent while `down`. */
+  rttMs?: number
+  /** Unix ms of the measurement. */
+  measuredAt: number
+}
+
 interface Measured {
   status: Attestation['status']
   rttMs?: number
@@ -68,6 +78,7 @@ export class PublisherLiveness {
   private readonly controller = new AbortController()
   private timer?: ReturnType<typeof setInterval>
   private readonly ttl: number
+  private readonly listeners = new Set<(measurement: PublisherMeasurement) => void>()
   private readonly onOpen = (event: CustomEvent<Connection>): void => { this.connected(event.detail.remotePeer) }
   private readonly onClose = (event: CustomEvent<Connection>): void => { this.disconnected(event.detail.remotePeer) }
 
@@ -95,6 +106,17 @@ export class PublisherLiveness {
     this.init.libp2p.removeEventListener('connection:open', this.onOpen)
     this.init.libp2p.removeEventListener('connection:close', this.onClose)
     this.publishers.clear()
+    this.listeners.clear()
+  }
+
+  /**
+   * Calls `listener` on every measurement of a tracked publisher (the first
+   * one when it is tracked, each ping, each status change), until the returned
+   * function is called or the monitor stops.
+   */
+  onMeasurement (listener: (measurement: PublisherMeasurement) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
   }
 
   /** Publishers measured now. */
@@ -120,6 +142,7 @@ export class PublisherLiveness {
 
     const measured: Measured = { status: 'alive', rttMs: connection.rtt, measuredAt: Date.now(), failures: 0, version: 0, pinging: false }
     this.publishers.set(peerId, measured)
+    this.emit(peerId, measured)
     measured.signing = this.sign(peerId, true)
     // a first RTT now rather than at the next tick
     void this.ping(peerId, measured)
@@ -180,7 +203,18 @@ export class PublisherLiveness {
   private update (peerId: string, measured: Measured, change: Partial<Pick<Measured, 'status' | 'rttMs' | 'failures'>>): void {
     const changed = change.status !== undefined && change.status !== measured.status
     Object.assign(measured, change, { measuredAt: Date.now() })
+    this.emit(peerId, measured)
     void this.sign(peerId, changed)
+  }
+
+  private emit (peerId: string, measured: Measured): void {
+    for (const listener of this.listeners) {
+      try {
+        listener({ peerId, status: measured.status, rttMs: measured.rttMs, measuredAt: measured.measuredAt })
+      } catch (err) {
+        this.init.log.error('a measurement listener failed - %e', err)
+      }
+    }
   }
 
   private async sign (peerId: string, notify: boolean): Promise<void> {

@@ -134,6 +134,12 @@ export class Runtime implements Startable {
     return this.require().prometheus
   }
 
+  /** Registries only: the running node's record index and publisher liveness (their change feeds); undefined on other nodes; throws NotStartedError before start(). */
+  get registryFeeds (): { index: RecordIndex, liveness?: PublisherLiveness } | undefined {
+    const run = this.require()
+    return run.index === undefined ? undefined : { index: run.index, liveness: run.liveness }
+  }
+
   /** The running libp2p node; throws NotStartedError before start(). */
   get libp2p (): NetgetLibp2p {
     return this.require().libp2p
