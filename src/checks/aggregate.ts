@@ -45,9 +45,19 @@ export class AggregateStatus {
     return this.overdue
   }
 
-  /** How long the current critical spell has lasted, in ms (0 when not critical). */
+  /**
+   * How long the current critical spell has lasted, in ms (0 when not
+   * critical). Once overdue, at least `deregisterCriticalAfter`: Node's timers
+   * run on a monotonic clock and can fire a millisecond before `Date.now()`
+   * says the time is up.
+   */
   get criticalFor (): number {
-    return this.criticalSince === undefined ? 0 : Date.now() - this.criticalSince
+    if (this.criticalSince === undefined) {
+      return 0
+    }
+
+    const elapsed = Date.now() - this.criticalSince
+    return this.overdue ? Math.max(elapsed, this.init.deregisterCriticalAfter) : elapsed
   }
 
   /** The output of the first check (in `names` order) whose status is the aggregate's; `''` when passing. */
