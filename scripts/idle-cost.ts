@@ -27,6 +27,9 @@ const LISTEN = ['/ip4/127.0.0.1/tcp/0']
 /** How long one node may take to start and register, in ms (a loaded machine needs long). */
 const START_TIMEOUT_MS = 60_000
 
+/** Registrations a node tries before the network counts as failed. */
+const REGISTER_ATTEMPTS = 3
+
 /** Nodes of one child started at once. */
 const START_CONCURRENCY = 5
 
@@ -72,6 +75,20 @@ function settledRss (): number {
   return process.memoryUsage().rss
 }
 
+/** Registers a started node, trying again (a loaded registry may time out a put) up to {@link REGISTER_ATTEMPTS} times. */
+async function register (peer: Netget): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await peer.registerWithNetwork({ signal: AbortSignal.timeout(START_TIMEOUT_MS) })
+      return
+    } catch (err) {
+      if (attempt >= REGISTER_ATTEMPTS) {
+        throw err
+      }
+    }
+  }
+}
+
 /** The child side: a registry (`registry`) or a host of idle service nodes (`peers`). */
 async function child (): Promise<void> {
   const nodes: Netget[] = []
@@ -94,7 +111,7 @@ async function child (): Promise<void> {
           const peer = new Netget({ network: 'idle', listen: LISTEN, dataDir: false, registryNodes: [registry], metadata: { name: `idle-${index % 10}` } })
           nodes.push(peer)
           await peer.start()
-          await peer.registerWithNetwork({ signal: AbortSignal.timeout(START_TIMEOUT_MS) })
+          await register(peer)
         }
       }))
       return { started: nodes.length }
