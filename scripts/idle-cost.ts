@@ -9,7 +9,8 @@
  * Exits 1 if the network did not come up (a node failed to start, or fewer
  * connections than peers at a measurement).
  *
- * Usage: `node --expose-gc dist/scripts/idle-cost.js --peers 100,400,1000 [--per-child 50] [--duration 60000] [--settle 15000]`
+ * Usage: `node dist/scripts/idle-cost.js --peers 100,400,1000 [--per-child 50] [--duration 60000] [--settle 15000] [--cpu-prof DIR]`
+ * (`--cpu-prof DIR`: a CPU profile of the registry process, open it in Chrome's DevTools).
  *
  * @packageDocumentation
  */
@@ -39,6 +40,8 @@ interface Args {
   perChild: number
   duration: number
   settle: number
+  /** A directory for a CPU profile of the registry (`node --cpu-prof`), written when it exits. */
+  cpuProf?: string
 }
 
 interface Message {
@@ -60,12 +63,13 @@ function parseArgs (argv: string[]): Args {
       case '--per-child': args.perChild = Number(value); break
       case '--duration': args.duration = Number(value); break
       case '--settle': args.settle = Number(value); break
+      case '--cpu-prof': args.cpuProf = value; break
       default: throw new Error(`unknown argument ${argv[i]}`)
     }
   }
 
   if (args.peers.some(n => !Number.isInteger(n) || n < 1) || !(args.perChild >= 1) || !(args.duration > 0) || !(args.settle >= 0)) {
-    throw new Error('usage: idle-cost [--peers 100,400,1000] [--per-child 50] [--duration 60000] [--settle 15000]')
+    throw new Error('usage: idle-cost [--peers 100,400,1000] [--per-child 50] [--duration 60000] [--settle 15000] [--cpu-prof DIR]')
   }
 
   return args
@@ -142,6 +146,8 @@ async function child (): Promise<void> {
         await rm(dataDir, { recursive: true, force: true })
       }
 
+      // exit by itself, so a --cpu-prof profile gets written
+      setTimeout(() => { process.exit(0) }, 100)
       return {}
     }
   }
@@ -161,8 +167,9 @@ class Child {
   private nextId = 0
   private readonly pending = new Map<number, { resolve(value: unknown): void, reject(err: Error): void }>()
 
-  constructor () {
-    this.process = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--expose-gc'] })
+  constructor (cpuProf?: string) {
+    const execArgv = ['--expose-gc', ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf])]
+    this.process = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv })
     this.process.on('message', (message: Message) => {
       const call = this.pending.get(message.id ?? -1)
       this.pending.delete(message.id ?? -1)
@@ -191,7 +198,7 @@ class Child {
 }
 
 async function parent (args: Args): Promise<number> {
-  const registry = new Child()
+  const registry = new Child(args.cpuProf)
   const hosts: Child[] = []
   const results: unknown[] = []
   let code = 0
@@ -241,7 +248,13 @@ async function parent (args: Args): Promise<number> {
     process.stderr.write(`idle-cost: the network failed to come up - ${(err as Error).message}\n`)
     code = 1
   } finally {
-    await Promise.allSettled([registry, ...hosts].map(async host => host.call('stop')))
+    await Promise.allSettled([registry, ...hosts].map(async host => {
+      await host.call('stop')
+      await new Promise(resolve => {
+        const timer = setTimeout(resolve, 5_000)
+        host.process.once('exit', () => { clearTimeout(timer); resolve(undefined) })
+      })
+    }))
     for (const host of [registry, ...hosts]) {
       host.process.kill()
     }
