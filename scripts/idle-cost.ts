@@ -10,13 +10,15 @@
  * connections than peers at a measurement).
  *
  * Usage: `node dist/scripts/idle-cost.js --peers 100,400,1000 [--per-child 50] [--duration 60000] [--settle 15000] [--cpu-prof DIR]`
- * (`--cpu-prof DIR`: a CPU profile of the registry process, open it in Chrome's DevTools).
+ * (`--cpu-prof DIR`: a CPU profile of the registry over each measurement,
+ * `DIR/registry-N-peers.cpuprofile`, for Chrome's DevTools; it adds a little CPU of its own).
  *
  * @packageDocumentation
  */
 
 import { fork } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,7 +42,7 @@ interface Args {
   perChild: number
   duration: number
   settle: number
-  /** A directory for a CPU profile of the registry (`node --cpu-prof`), written when it exits. */
+  /** A directory for CPU profiles of the registry over each measurement (`registry-N-peers.cpuprofile`). */
   cpuProf?: string
 }
 
@@ -131,12 +133,27 @@ async function child (): Promise<void> {
       return { connections: nodes[0]?.libp2p?.getConnections().length ?? 0 }
     },
     async measure (params) {
-      const { duration } = params as { duration: number }
+      const { duration, cpuProf, peers } = params as { duration: number, cpuProf?: string, peers: number }
+      const session = cpuProf === undefined ? undefined : new Session()
+
+      if (session !== undefined) {
+        session.connect()
+        await session.post('Profiler.enable')
+        await session.post('Profiler.start')
+      }
+
       const before = process.cpuUsage()
       const started = performance.now()
       await new Promise(resolve => setTimeout(resolve, duration))
       const used = process.cpuUsage(before)
       const wall = performance.now() - started
+
+      if (session !== undefined && cpuProf !== undefined) {
+        const { profile } = await session.post('Profiler.stop')
+        await writeFile(join(cpuProf, `registry-${peers}-peers.cpuprofile`), JSON.stringify(profile))
+        session.disconnect()
+      }
+
       return { cpuPercent: 100 * (used.user + used.system) / 1000 / wall, rss: settledRss() }
     },
     async stop () {
@@ -146,12 +163,13 @@ async function child (): Promise<void> {
         await rm(dataDir, { recursive: true, force: true })
       }
 
-      // exit by itself, so a --cpu-prof profile gets written
       setTimeout(() => { process.exit(0) }, 100)
       return {}
     }
   }
 
+  // the parent is gone (killed): do not linger
+  process.on('disconnect', () => { process.exit(0) })
   process.on('message', (message: Message) => {
     const handler = handlers[message.op ?? '']
     handler(message.params ?? {}).then(
@@ -167,9 +185,8 @@ class Child {
   private nextId = 0
   private readonly pending = new Map<number, { resolve(value: unknown): void, reject(err: Error): void }>()
 
-  constructor (cpuProf?: string) {
-    const execArgv = ['--expose-gc', ...(cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf])]
-    this.process = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv })
+  constructor () {
+    this.process = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--expose-gc'] })
     this.process.on('message', (message: Message) => {
       const call = this.pending.get(message.id ?? -1)
       this.pending.delete(message.id ?? -1)
@@ -198,7 +215,7 @@ class Child {
 }
 
 async function parent (args: Args): Promise<number> {
-  const registry = new Child(args.cpuProf)
+  const registry = new Child()
   const hosts: Child[] = []
   const results: unknown[] = []
   let code = 0
@@ -224,7 +241,7 @@ async function parent (args: Args): Promise<number> {
       await new Promise(resolve => setTimeout(resolve, args.settle))
       const { connections } = await registry.call<{ connections: number }>('connections')
       const loadBefore = loadavg()[0]
-      const { cpuPercent, rss } = await registry.call<{ cpuPercent: number, rss: number }>('measure', { duration: args.duration })
+      const { cpuPercent, rss } = await registry.call<{ cpuPercent: number, rss: number }>('measure', { duration: args.duration, cpuProf: args.cpuProf, peers })
       const result = {
         peers,
         connections,
