@@ -13,7 +13,7 @@ import { remoteError } from './errors.js'
 import { expectAtLeast } from './trials.js'
 import type { Child } from './ipc.js'
 import type { Pinning } from './pin.js'
-import type { DiscoverTiming, HammerReport } from './netget-worker.js'
+import type { DiscoverTiming, HammerReport, StartResult } from './netget-worker.js'
 import type { TrialLog } from './trials.js'
 
 /** Instances of each service: a cold discovery's complete set is this many records. */
@@ -28,7 +28,7 @@ const HAMMER_SLACK_MS = 60_000
 const MS_PER_SECOND = 1000
 
 /** The figures of the netget side, by their key in `NetgetBenchResult`. */
-export const NETGET_FIGURES = ['registerMs', 'visibleMs', 'watchNotifiedMs', 'coldFirstMs', 'coldCompleteMs', 'coldHealthCheckedMs', 'joinMs', 'pingMs', 'discoveriesPerSecond'] as const
+export const NETGET_FIGURES = ['startupMs', 'registerMs', 'visibleMs', 'watchNotifiedMs', 'coldFirstMs', 'coldCompleteMs', 'coldHealthCheckedMs', 'joinMs', 'pingMs', 'discoveriesPerSecond'] as const
 
 /** One figure of the netget side. */
 export type NetgetFigure = typeof NETGET_FIGURES[number]
@@ -56,20 +56,25 @@ export async function startAll (specs: NodeSpec[]): Promise<Started[]> {
 }
 
 /**
- * Starts nodes one worker after the other, at most `batch` at a time in
- * that worker, so a large network comes up at the pace one registry admits
- * it rather than every process handshaking at once.
+ * Starts nodes `lanes` workers at a time (one after the other within a
+ * lane), `batch` nodes per call, so a large network comes up at the pace one
+ * registry admits it rather than every process handshaking at once.
  */
-export async function startStaged (specs: NodeSpec[], batch: number): Promise<Started[]> {
+export async function startStaged (specs: NodeSpec[], batch: number, lanes: number, onFailure: (id: string, error: string) => void, onBatch?: (started: number) => void): Promise<Started[]> {
   const started = new Map<string, Started>()
+  const queue = [...groupByWorker(specs)]
 
-  for (const [worker, list] of groupByWorker(specs)) {
-    for (let from = 0; from < list.length; from += batch) {
-      await startOn(worker, list.slice(from, from + batch), started)
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const [worker, list] = next
+      for (let from = 0; from < list.length; from += batch) {
+        await startOn(worker, list.slice(from, from + batch), started, onFailure)
+        onBatch?.(started.size)
+      }
     }
-  }
+  }))
 
-  return specs.map(spec => started.get(spec.id) as Started)
+  return specs.flatMap(spec => started.get(spec.id) ?? [])
 }
 
 /** A node to start: where, and as what. */
@@ -82,10 +87,18 @@ export interface NodeSpec extends Placed {
   registryNodes?: string[]
 }
 
-async function startOn (worker: Child, list: NodeSpec[], started: Map<string, Started>): Promise<void> {
+/**
+ * Starts `list` on `worker`. With `onFailure`, a node that did not start is
+ * reported there and left out; without, the call rejects.
+ */
+async function startOn (worker: Child, list: NodeSpec[], started: Map<string, Started>, onFailure?: (id: string, error: string) => void): Promise<void> {
   const nodes = list.map(({ id, service, register, registryNodes }) => ({ id, service, register, registryNodes }))
-  for (const node of await worker.call<Array<{ id: string, peerId: string, multiaddr: string }>>('startNodes', { nodes })) {
-    started.set(node.id, { ...node, worker })
+  for (const node of await worker.call<StartResult[]>('startNodes', { nodes, keepGoing: onFailure !== undefined })) {
+    if (node.error === undefined) {
+      started.set(node.id, { ...node, worker })
+    } else {
+      onFailure?.(node.id, node.error)
+    }
   }
 }
 

@@ -26,13 +26,26 @@ const LISTEN = ['/ip4/127.0.0.1/tcp/0']
 const OPERATION_TIMEOUT_MS = 10_000
 
 /** How long a started node may take to connect to the registry, in ms (a loaded machine needs long). */
-const CONNECT_TIMEOUT_MS = 30_000
+const CONNECT_TIMEOUT_MS = 120_000
+
+/** Bound on one registration while the steady network starts, in ms (not a figure). */
+const START_OPERATION_TIMEOUT_MS = 30_000
+
+/** Registrations tried per steady service node before the start-up fails. */
+const START_ATTEMPTS = 3
 
 /** How often a starting node's registry connection is checked, in ms. */
 const CONNECTED_POLL_MS = 10
 
-/** Nodes started at once by {@link handlers.startNodes}. */
-const START_CONCURRENCY = 8
+/**
+ * Nodes started at once by {@link handlers.startNodes}. Few: a handshake the
+ * registry cannot finish within its 5 s upgrade timeout is dropped and
+ * redialled after a backoff, so more at once only slows a loaded start-up.
+ */
+const START_CONCURRENCY = 4
+
+/** Longest redial backoff of a benchmark node, in ms (production: 30 s; a start-up that lost a handshake resumes sooner). */
+const REDIAL_MAX_DELAY_MS = 5_000
 
 /** Most watches one process keeps open (each trial closes its own). */
 const MAX_WATCHES = 64
@@ -53,6 +66,9 @@ export interface DiscoverTiming {
   /** Instances it resolved with. */
   count: number
 }
+
+/** One node's start: its addresses, or (with `keepGoing`) why it did not start. */
+export type StartResult = { id: string, peerId: string, multiaddr: string, error?: undefined } | { id: string, error: string }
 
 /** What {@link handlers.hammer} reports. */
 export interface HammerReport {
@@ -95,13 +111,14 @@ let registryDir: string | undefined
 
 /**
  * Options of every node in this benchmark: netget's production defaults
- * (re-announcing, health pinging, redial backoff, record TTL), so a large
- * network carries the timers a deployed one would; only the bound on one
- * operation is set.
+ * (re-announcing, health pinging, record TTL), so a large network carries
+ * the timers a deployed one would; only the bound on one operation and the
+ * longest redial backoff are set.
  */
 function nodeOptions (init: NetgetInit): NetgetInit {
   return {
     operationTimeout: OPERATION_TIMEOUT_MS,
+    redialMaxDelay: REDIAL_MAX_DELAY_MS,
     listen: LISTEN,
     dataDir: false,
     ...options,
@@ -154,8 +171,16 @@ async function startOne (id: string, service: string | undefined, register: bool
   await peer.start()
   await registryConnected(peer)
 
-  if (register) {
-    await peer.registerWithNetwork({ signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS) })
+  // start-up is not a figure: on a loaded machine a registration may take long, so it gets a few tries
+  for (let attempt = 1; register; attempt++) {
+    try {
+      await peer.registerWithNetwork({ signal: AbortSignal.timeout(START_OPERATION_TIMEOUT_MS) })
+      break
+    } catch (err) {
+      if (attempt >= START_ATTEMPTS) {
+        throw err
+      }
+    }
   }
 
   return { id, peerId: peer.peerId, multiaddr: peer.multiaddrs[0] }
@@ -211,8 +236,19 @@ export const handlers = {
    * Starts nodes (and registers those with `register`), a few at a time, each
    * connected to a registry before it counts as started.
    */
-  async startNodes (params: { nodes: Array<{ id: string, service?: string, register?: boolean, registryNodes?: string[] }> }): Promise<Array<{ id: string, peerId: string, multiaddr: string }>> {
-    return mapLimit(params.nodes, START_CONCURRENCY, async spec => startOne(spec.id, spec.service, spec.register === true, spec.registryNodes))
+  async startNodes (params: { nodes: Array<{ id: string, service?: string, register?: boolean, registryNodes?: string[] }>, keepGoing?: boolean }): Promise<StartResult[]> {
+    return mapLimit(params.nodes, START_CONCURRENCY, async spec => {
+      try {
+        return await startOne(spec.id, spec.service, spec.register === true, spec.registryNodes)
+      } catch (err) {
+        if (params.keepGoing !== true) {
+          throw err
+        }
+        await nodes.get(spec.id)?.stop().catch(() => {})
+        nodes.delete(spec.id)
+        return { id: spec.id, error: `${(err as Error).name ?? 'Error'}: ${(err as Error).message ?? String(err)}` }
+      }
+    })
   },
 
   /** Times `registerWithNetwork()` of a started node; `atMs` is the wall-clock time of the call. */

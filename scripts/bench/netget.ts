@@ -40,6 +40,9 @@ const NODES_PER_WORKER = 50
 /** Nodes one worker starts before the next batch (see `startStaged`). */
 const START_BATCH = 50
 
+/** Workers starting nodes at the same time (the registry's handshakes are the bound, not the workers). */
+const START_LANES = 1
+
 /** Registries each service and client node of a multi-registry network connects to. */
 const REGISTRIES_PER_NODE = 2
 
@@ -201,8 +204,16 @@ async function run (options: NetgetBenchOptions, spawn: (label: string) => Child
     worker: clientWorkers[index % clientWorkers.length],
     registryNodes: pickRegistries?.()
   }))
-  const services = await startStaged(serviceSpecs, START_BATCH)
-  const clients = await startStaged(clientSpecs, START_BATCH)
+  const log = new TrialLog(NETGET_FIGURES)
+  const progress = (kind: string) => (count: number): void => { process.stderr.write(` ${kind} ${count} (${Math.round((performance.now() - startupBegan) / 1000)} s)`) }
+  // a steady node that did not start is a failure of the start-up (counted, and the run exits 1); the others go on
+  let startFailures = 0
+  const failedStart = (id: string, error: string): void => { log.fail('startupMs', startFailures++, new Error(`node ${id}: ${error}`)) }
+  const services = await startStaged(serviceSpecs, START_BATCH, START_LANES, failedStart, progress('services'))
+  const clients = await startStaged(clientSpecs, START_BATCH, START_LANES, failedStart, progress('clients'))
+  if (services.length < INSTANCES_PER_SERVICE || clients.length < 2) {
+    throw new Error(`only ${services.length} service and ${clients.length} client nodes started: ${log.failures[0]?.error ?? ''}`)
+  }
   const startupMs = performance.now() - startupBegan
   const workerRss = await Promise.all(workers.map(async worker => worker.call<RssReport>('rss')))
 
@@ -216,8 +227,7 @@ async function run (options: NetgetBenchOptions, spawn: (label: string) => Child
   const idleCpuPercent = PERCENT * ((idleEnd.cpuMicros - idleStart.cpuMicros) / 1000) / (idleEnd.atMs - idleStart.atMs)
   const single = registryCount === 1
 
-  const steadyInstances = Math.min(INSTANCES_PER_SERVICE, serviceCount)
-  const log = new TrialLog(NETGET_FIGURES)
+  const steadyInstances = Math.min(INSTANCES_PER_SERVICE, services.length)
 
   for (let trial = 0; trial < trials; trial++) {
     await coldTrial(log, trial, serviceWorkers, clients, pickRegistries)
