@@ -10,10 +10,11 @@
 
 import { randomBytes } from 'node:crypto'
 import { remoteError } from './errors.js'
+import { DEFAULT_CALL_TIMEOUT_MS } from './ipc.js'
 import { expectAtLeast } from './trials.js'
 import type { Child } from './ipc.js'
 import type { Pinning } from './pin.js'
-import type { DiscoverTiming, HammerReport, StartResult } from './netget-worker.js'
+import type { DiscoverTiming, HammerReport, StartResult, StartTiming } from './netget-worker.js'
 import type { TrialLog } from './trials.js'
 
 /** Instances of each service: a cold discovery's complete set is this many records. */
@@ -21,6 +22,13 @@ export const INSTANCES_PER_SERVICE = 3
 
 /** The steady service that join and throughput trials discover. */
 export const STEADY_SERVICE = 'steady-0'
+
+/**
+ * Time the parent allows one `startNodes` call per node it starts, in ms: a
+ * node may wait minutes for a registry connection and retry its
+ * registration on a loaded machine (the worker bounds each step).
+ */
+const START_CALL_MS_PER_NODE = 60_000
 
 /** Extra time the parent allows a throughput call beyond its duration, in ms. */
 const HAMMER_SLACK_MS = 60_000
@@ -46,6 +54,8 @@ export interface Placed {
 export interface Started extends Placed {
   peerId: string
   multiaddr: string
+  /** Where its start-up went. */
+  timing: StartTiming
 }
 
 /** Starts nodes on their workers, all workers at once. */
@@ -93,9 +103,10 @@ export interface NodeSpec extends Placed {
  */
 async function startOn (worker: Child, list: NodeSpec[], started: Map<string, Started>, onFailure?: (id: string, error: string) => void): Promise<void> {
   const nodes = list.map(({ id, service, register, registryNodes }) => ({ id, service, register, registryNodes }))
-  for (const node of await worker.call<StartResult[]>('startNodes', { nodes, keepGoing: onFailure !== undefined })) {
+  const timeoutMs = Math.max(DEFAULT_CALL_TIMEOUT_MS, list.length * START_CALL_MS_PER_NODE)
+  for (const node of await worker.call<StartResult[]>('startNodes', { nodes, keepGoing: onFailure !== undefined }, { timeoutMs })) {
     if (node.error === undefined) {
-      started.set(node.id, { ...node, worker })
+      started.set(node.id, { id: node.id, peerId: node.peerId, multiaddr: node.multiaddr, timing: node.timing, worker })
     } else {
       onFailure?.(node.id, node.error)
     }

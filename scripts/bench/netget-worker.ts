@@ -68,7 +68,14 @@ export interface DiscoverTiming {
 }
 
 /** One node's start: its addresses, or (with `keepGoing`) why it did not start. */
-export type StartResult = { id: string, peerId: string, multiaddr: string, error?: undefined } | { id: string, error: string }
+export type StartResult = { id: string, peerId: string, multiaddr: string, timing: StartTiming, error?: undefined } | { id: string, error: string }
+
+/** Where one node's start-up went, in ms: `start()`, then until a registry connection, then `registerWithNetwork()` (its successful try). */
+export interface StartTiming {
+  startMs: number
+  connectMs: number
+  registerMs?: number
+}
 
 /** What {@link handlers.hammer} reports. */
 export interface HammerReport {
@@ -162,19 +169,25 @@ async function timedDiscover (peer: Netget, name: string, checkHealth: boolean):
   return { firstMs, completeMs: performance.now() - started, count: instances.length }
 }
 
-async function startOne (id: string, service: string | undefined, register: boolean, registryNodes?: string[]): Promise<{ id: string, peerId: string, multiaddr: string }> {
+async function startOne (id: string, service: string | undefined, register: boolean, registryNodes?: string[]): Promise<StartResult> {
+  const began = performance.now()
   const peer = new Netget(nodeOptions({
     ...(service === undefined ? {} : { metadata: { name: service } }),
     ...(registryNodes === undefined ? {} : { registryNodes })
   }))
   nodes.set(id, peer)
   await peer.start()
+  const startMs = performance.now() - began
   await registryConnected(peer)
+  const connectMs = performance.now() - began - startMs
+  let registerMs: number | undefined
 
   // start-up is not a figure: on a loaded machine a registration may take long, so it gets a few tries
   for (let attempt = 1; register; attempt++) {
+    const tried = performance.now()
     try {
       await peer.registerWithNetwork({ signal: AbortSignal.timeout(START_OPERATION_TIMEOUT_MS) })
+      registerMs = performance.now() - tried
       break
     } catch (err) {
       if (attempt >= START_ATTEMPTS) {
@@ -183,7 +196,7 @@ async function startOne (id: string, service: string | undefined, register: bool
     }
   }
 
-  return { id, peerId: peer.peerId, multiaddr: peer.multiaddrs[0] }
+  return { id, peerId: peer.peerId, multiaddr: peer.multiaddrs[0], timing: { startMs, connectMs, registerMs } }
 }
 
 /** Wall-clock time in ms, comparable between processes on this machine (sub-ms resolution). */

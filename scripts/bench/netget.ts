@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { Child } from './ipc.js'
 import { coldTrial, INSTANCES_PER_SERVICE, joinTrial, measureThroughput, NETGET_FIGURES, pingTrial, startStaged } from './netget-trials.js'
 import { pinApart } from './pin.js'
+import { distribution } from './stats.js'
 import { TrialLog } from './trials.js'
 import type { NetgetFigure, NodeSpec } from './netget-trials.js'
 import type { CpuReport, RssReport } from './netget-worker.js'
@@ -109,6 +110,8 @@ export interface NetgetBenchResult {
   registries: number
   /** How long the steady network took to start (every node connected, services registered), in ms. */
   startupMs: number
+  /** Per steady node, in ms: `start()`, then until connected to a registry, then its registration (service nodes). */
+  startup: { startMs: Distribution, connectMs: Distribution, registerMs: Distribution }
   /** Connections open on the (first) registry once the network was up. */
   registryConnections: number
   /** The registry process's CPU over an idle window, in % of one core, per 1,000 connections open on it; NaN with several registries. */
@@ -255,6 +258,11 @@ async function run (options: NetgetBenchOptions, spawn: (label: string) => Child
     clientProcesses: clientWorkers.length,
     registries: registryCount,
     startupMs,
+    startup: {
+      startMs: distribution([...services, ...clients].map(node => node.timing.startMs)),
+      connectMs: distribution([...services, ...clients].map(node => node.timing.connectMs)),
+      registerMs: distribution(services.flatMap(node => node.timing.registerMs ?? []))
+    },
     registerMs: log.distribution('registerMs'),
     visibleMs: log.distribution('visibleMs'),
     watchNotifiedMs: log.distribution('watchNotifiedMs'),

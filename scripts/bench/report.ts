@@ -190,7 +190,8 @@ export function layout (report: BenchReport): string {
 export function notes (report: BenchReport): string[] {
   return report.sizes.map(({ nodes, netget, hyperdht, multi }) =>
     `N=${nodes}: ${netget.failures} netget${multi === undefined ? '' : ` (+${multi.failures} with ${multi.registries} registries)`} and ${hyperdht.failures} hyperdht failed trials or throughput calls (left out of every figure); ` +
-    `${netget.registryConnections} connections on the registry when idle; start-up ${num(netget.startupMs / MS_PER_SECOND)} s` +
+    `${netget.registryConnections} connections on the registry when idle; start-up ${num(netget.startupMs / MS_PER_SECOND)} s ` +
+    `(per node, median/p95 ms: start() ${num(netget.startup.startMs.median)}/${num(netget.startup.startMs.p95)}, registry connection ${num(netget.startup.connectMs.median)}/${num(netget.startup.connectMs.p95)}, registration ${num(netget.startup.registerMs.median)}/${num(netget.startup.registerMs.p95)})` +
     `${multi === undefined ? '' : ` (${num(multi.startupMs / MS_PER_SECOND)} s with ${multi.registries} registries)`}; ` +
     `registry process RSS ${num(netget.registryProcessRssBytes / BYTES_PER_MB)} MB total; ` +
     `hyperdht lookup first result found in ${hyperdht.lookupFirstMs.samples}/${report.trials} trials; ` +
