@@ -13,7 +13,7 @@ import { createTestnet } from '../src/testing/index.js'
 import { freePort, nextEvent, rejectionOf } from './helpers.js'
 import type { Netget, ServiceRecord } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** Puts a raw value under a raw key from `node` and counts the DHT servers that accepted it. */
 async function putRaw (node: Netget, key: Uint8Array, value: Uint8Array): Promise<number> {
@@ -269,5 +269,30 @@ describe('registry nodes', () => {
     const onDisk = (key: Uint8Array): boolean => keys.some(stored => stored.endsWith(`/record/${uint8ArrayToString(key, 'base32')}`))
     expect(onDisk(lastingKey)).to.equal(true)
     expect(onDisk(fleetingKey)).to.equal(false)
+  })
+
+  it('does not ping its idle peers with libp2p\'s connection monitor, while they ping it', async function () {
+    // libp2p's monitor pings every connection every 10 s and records the round trip on the connection
+    this.timeout(60_000)
+    testnet = await createTestnet(0)
+    const peer = testnet.createNode()
+    const connected = nextEvent(peer, 'registry:connected')
+    await peer.start()
+    await connected
+    const registry = testnet.registries[0]
+    const toRegistry = (): Connection | undefined => peer.libp2p.getConnections(peerIdFromString(registry.peerId))[0]
+    const deadline = Date.now() + 25_000
+
+    while (toRegistry()?.rtt === undefined && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+
+    // the peer's monitor pinged the registry, over the same connection the registry would ping back on;
+    // the registry's ticks started before the peer's, so one of them would have landed by now
+    expect(toRegistry()?.rtt).to.be.a('number')
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    const fromRegistry = registry.libp2p.getConnections(peerIdFromString(peer.peerId))
+    expect(fromRegistry).to.have.length.greaterThan(0)
+    expect(fromRegistry.map(connection => connection.rtt)).to.deep.equal(fromRegistry.map(() => undefined))
   })
 })

@@ -58,6 +58,16 @@ export interface CreateNodeInit {
    * @default MAX_PENDING_INBOUND_PER_IP (128)
    */
   maxPendingInboundPerIp?: number
+  /**
+   * Whether libp2p's connection monitor runs: a ping on a new stream over
+   * every open connection every 10 s, aborting the connection if it fails.
+   * A registry turns it off: at 1,000 connected peers it is 100 new streams
+   * a second, and its publishers are measured by liveness pings anyway
+   * (yamux's keep-alive frames and TCP keep-alive still run). Its peers keep
+   * theirs, which is what finds a dead registry.
+   * @default true
+   */
+  monitorConnections?: boolean
   /** The libp2p stack's metrics (`@libp2p/prometheus-metrics`). @default none */
   metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
@@ -86,6 +96,7 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     },
     transports: [tcp(), webSockets()],
     connectionGater: pending.gater(init.connectionGater),
+    connectionMonitor: { enabled: init.monitorConnections ?? true },
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

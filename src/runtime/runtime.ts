@@ -403,6 +403,7 @@ export class Runtime implements Startable {
       datastore,
       maxConnections: config.maxConnections,
       inboundConnectionThreshold: isRegistry ? REGISTRY_INBOUND_CONNECTION_THRESHOLD : SERVICE_INBOUND_CONNECTION_THRESHOLD,
+      monitorConnections: !isRegistry,
       providerValidity: Math.max(config.recordTtl, MIN_PROVIDER_VALIDITY),
       connectionGater: config.connectionGater,
       ...trust
