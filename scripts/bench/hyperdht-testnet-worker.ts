@@ -75,6 +75,12 @@ export const handlers = {
     const ms = performance.now() - start
 
     return { topic: topic.toString('hex'), publicKey: keyPair.publicKey.toString('hex'), ms }
+  },
+
+  /** This process's CPU time so far (user + system, µs) and the wall clock of the reading (ms). */
+  async cpu (): Promise<{ cpuMicros: number, atMs: number }> {
+    const usage = process.cpuUsage()
+    return { cpuMicros: usage.user + usage.system, atMs: performance.timeOrigin + performance.now() }
   }
 }
 

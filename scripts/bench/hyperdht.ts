@@ -21,6 +21,7 @@
 import { fileURLToPath } from 'node:url'
 import { IncompleteTrialError, remoteError } from './errors.js'
 import { Child } from './ipc.js'
+import { pinApart } from './pin.js'
 import { expectAtLeast, TrialLog } from './trials.js'
 import type { AnnouncedTopic } from './hyperdht-query.js'
 import type { LookupHammerReport, LookupTiming } from './hyperdht-querier-worker.js'
@@ -38,6 +39,15 @@ const MIN_NODES = 3
 
 /** How long the throughput phase keeps starting lookups, by default, in ms. */
 const DEFAULT_THROUGHPUT_MS = 2_500
+
+/** Pause between the testnet coming up and the idle measurement, in ms. */
+const IDLE_SETTLE_MS = 3_000
+
+/** How long the testnet's idle CPU is measured, in ms (as netget's registry's). */
+const IDLE_WINDOW_MS = 10_000
+
+const PERCENT = 100
+const NODES_PER_THOUSAND = 1000
 
 /** Extra time the parent allows a throughput call beyond its duration, in ms. */
 const HAMMER_SLACK_MS = 60_000
@@ -88,6 +98,10 @@ export interface HyperdhtBenchResult {
   lookupsPerSecond: number
   /** Growth of the testnet process's RSS across testnet creation, divided by its nodes, in bytes. */
   rssBytesPerNode: number
+  /** The testnet process's CPU over an idle window, in % of one core, per 1,000 of its nodes. */
+  idleCpuPercentPer1000: number
+  /** How the throughput phase's processes were pinned to cores. */
+  throughputPinning: string
   /** Trials and throughput lookups that failed or did not find the announcer: `failedTrials.length`. */
   failures: number
   /** Each of those failures (a figure's samples leave them out). */
@@ -116,6 +130,11 @@ async function run (options: HyperdhtBenchOptions, testnet: Child, querier: Chil
   const { nodes, trials, concurrency } = options
   const started = await testnet.call<TestnetStarted>('start', { nodes: nodes - 1 })
   await querier.call('start', { bootstrap: started.bootstrap })
+  await new Promise(resolve => setTimeout(resolve, IDLE_SETTLE_MS))
+  const idleStart = await testnet.call<{ cpuMicros: number, atMs: number }>('cpu')
+  await new Promise(resolve => setTimeout(resolve, IDLE_WINDOW_MS))
+  const idleEnd = await testnet.call<{ cpuMicros: number, atMs: number }>('cpu')
+  const idleCpuPercent = PERCENT * ((idleEnd.cpuMicros - idleStart.cpuMicros) / 1000) / (idleEnd.atMs - idleStart.atMs)
   const log = new TrialLog(HYPERDHT_FIGURES)
   const announced: AnnouncedTopic[] = []
 
@@ -151,10 +170,14 @@ async function run (options: HyperdhtBenchOptions, testnet: Child, querier: Chil
   }
 
   let lookupsPerSecond = Number.NaN
+  let throughputPinning = 'not run'
   const durationMs = options.throughputMs ?? DEFAULT_THROUGHPUT_MS
   await log.attempt(0, ['lookupsPerSecond'], async () => {
     expectAtLeast(announced.length, 1, 'announced topics')
+    const pinned = await pinApart(testnet.pid, [querier.pid])
+    throughputPinning = pinned.description
     const report = await querier.call<LookupHammerReport>('hammer', { targets: announced, concurrency, durationMs }, { timeoutMs: durationMs + HAMMER_SLACK_MS })
+      .finally(async () => { await pinned.release() })
     report.failures.forEach(failure => { log.fail('lookupsPerSecond', failure.call, remoteError(failure.name, failure.message)) })
     lookupsPerSecond = report.completed / (report.elapsedMs / MS_PER_SECOND)
   })
@@ -169,6 +192,8 @@ async function run (options: HyperdhtBenchOptions, testnet: Child, querier: Chil
     pingMs: log.distribution('pingMs'),
     lookupsPerSecond,
     rssBytesPerNode: started.rssBytesPerNode,
+    idleCpuPercentPer1000: idleCpuPercent * NODES_PER_THOUSAND / (nodes - 1),
+    throughputPinning,
     failures: log.failures.length,
     failedTrials: log.failures
   }

@@ -13,6 +13,8 @@ import type { Distribution } from './stats.js'
 import type { TrialFailure } from './trials.js'
 
 const BYTES_PER_MB = 1024 * 1024
+const BYTES_PER_KB = 1024
+const MS_PER_SECOND = 1000
 
 /** Size at which the first milestone applies. */
 const MILESTONE_NODES = 50
@@ -25,6 +27,8 @@ export interface SizeResult {
   nodes: number
   netget: NetgetBenchResult
   hyperdht: HyperdhtBenchResult
+  /** The same size as a multi-registry network (`--registries`), when one ran. */
+  multi?: NetgetBenchResult
 }
 
 /** Everything one run produced. */
@@ -81,16 +85,16 @@ export interface JsonFailure {
   error: string
 }
 
-/** The rows of every size. */
+/** The rows of every size: the single-registry network's, then the multi-registry network's where one ran. */
 export function rows (report: BenchReport): Row[] {
-  return report.sizes.flatMap(({ nodes, netget, hyperdht }) => {
+  return report.sizes.flatMap(({ nodes, netget, hyperdht, multi }) => {
     const goal = (text: string, met: boolean): string | undefined => nodes === MILESTONE_NODES ? `${text} ${met ? 'met' : 'missed'}` : undefined
-    const failed = (ours: NetgetFigure, theirs?: HyperdhtFigure): Row['failed'] => ({
-      netget: netget.failedTrials.filter(failure => failure.figure === ours),
+    const failed = (result: NetgetBenchResult, ours: NetgetFigure, theirs?: HyperdhtFigure): Row['failed'] => ({
+      netget: result.failedTrials.filter(failure => failure.figure === ours),
       hyperdht: theirs === undefined ? undefined : hyperdht.failedTrials.filter(failure => failure.figure === theirs)
     })
-    const time = (figure: string, ours: NetgetFigure & keyof NetgetBenchResult, theirs: HyperdhtFigure & keyof HyperdhtBenchResult | undefined, target?: number): Row => {
-      const a = netget[ours] as Distribution
+    const time = (result: NetgetBenchResult, figure: string, ours: NetgetFigure & keyof NetgetBenchResult, theirs: HyperdhtFigure & keyof HyperdhtBenchResult | undefined, target?: number): Row => {
+      const a = result[ours] as Distribution
       const b = theirs === undefined ? undefined : hyperdht[theirs] as Distribution
       return {
         nodes,
@@ -99,34 +103,42 @@ export function rows (report: BenchReport): Row[] {
         netget: [a.median, a.p95],
         hyperdht: b === undefined ? undefined : [b.median, b.p95],
         ratio: b === undefined ? undefined : a.median / b.median,
-        milestone: target === undefined ? undefined : goal(`≤ ${target}`, a.median <= target),
-        failed: failed(ours, theirs)
+        milestone: target === undefined || result !== netget ? undefined : goal(`≤ ${target}`, a.median <= target),
+        failed: failed(result, ours, theirs)
       }
     }
-    const mb = (figure: string, ours: number, theirs: number): Row => ({
-      nodes, figure, unit: 'MB', netget: [ours / BYTES_PER_MB], hyperdht: [theirs / BYTES_PER_MB], ratio: ours / theirs, failed: { netget: [], hyperdht: [] }
+    const single = (figure: string, unit: string, ours: number, theirs?: number): Row => ({
+      nodes, figure, unit, netget: [ours], hyperdht: theirs === undefined ? undefined : [theirs], ratio: theirs === undefined ? undefined : ours / theirs, failed: { netget: [], hyperdht: theirs === undefined ? undefined : [] }
     })
+    const discovery = (result: NetgetBenchResult, prefix: string): Row[] => [
+      time(result, `${prefix}discovery, default (health included) (vs lookup complete)`, 'coldHealthCheckedMs', 'lookupCompleteMs', 25),
+      time(result, `${prefix}registration → visible (vs announce)`, 'visibleMs', 'announceMs', 25),
+      time(result, `${prefix}register → watcher notified (vs announce)`, 'watchNotifiedMs', 'announceMs'),
+      time(result, `${prefix}register call (vs announce)`, 'registerMs', 'announceMs'),
+      time(result, `${prefix}cold discovery without health check, first instance (vs lookup first)`, 'coldFirstMs', 'lookupFirstMs', 5),
+      time(result, `${prefix}cold discovery without health check, complete (vs lookup complete)`, 'coldCompleteMs', 'lookupCompleteMs')
+    ]
 
     return [
-      time('registration → visible (vs announce)', 'visibleMs', 'announceMs', 25),
-      time('register call (vs announce)', 'registerMs', 'announceMs'),
-      time('cold discovery, first instance (vs lookup first)', 'coldFirstMs', 'lookupFirstMs', 5),
-      time('cold discovery, complete (vs lookup complete)', 'coldCompleteMs', 'lookupCompleteMs', 25),
-      time('cold discovery, complete + health check', 'coldHealthCheckedMs', undefined),
-      time('join → first discovery (vs bootstrap + lookup)', 'joinMs', 'joinMs', 100),
-      time('ping RTT', 'pingMs', 'pingMs'),
+      ...discovery(netget, ''),
+      time(netget, 'join → first discovery (vs bootstrap + lookup)', 'joinMs', 'joinMs', 100),
+      time(netget, 'ping RTT', 'pingMs', 'pingMs'),
       {
         nodes,
-        figure: `discoveries/s, one registry, ${report.concurrency} clients (vs lookups/s)`,
+        figure: `discoveries/s, one registry, ${report.concurrency} clients, pinned apart (vs lookups/s)`,
         unit: '/s',
         netget: [netget.discoveriesPerSecond],
         hyperdht: [hyperdht.lookupsPerSecond],
         ratio: netget.discoveriesPerSecond / hyperdht.lookupsPerSecond,
         milestone: goal('≥ 1000', netget.discoveriesPerSecond >= 1000),
-        failed: failed('discoveriesPerSecond', 'lookupsPerSecond')
+        failed: failed(netget, 'discoveriesPerSecond', 'lookupsPerSecond')
       },
-      mb('RSS per node', netget.rssBytesPerNode, hyperdht.rssBytesPerNode),
-      mb('RSS per registry (vs per node)', netget.rssBytesPerRegistry, hyperdht.rssBytesPerNode)
+      single('registry idle CPU per 1,000 connected peers (vs testnet idle per 1,000 nodes)', '% core', netget.registryIdleCpuPercentPer1000, hyperdht.idleCpuPercentPer1000),
+      single('registry RSS per connected peer (vs RSS per node)', 'KB', netget.registryRssBytesPerPeer / BYTES_PER_KB, hyperdht.rssBytesPerNode / BYTES_PER_KB),
+      single('RSS per node', 'MB', netget.rssBytesPerNode / BYTES_PER_MB, hyperdht.rssBytesPerNode / BYTES_PER_MB),
+      single('RSS per registry (vs per node)', 'MB', netget.rssBytesPerRegistry / BYTES_PER_MB, hyperdht.rssBytesPerNode / BYTES_PER_MB),
+      { ...single('network start-up, every node connected (staged)', 's', netget.startupMs / MS_PER_SECOND), failed: failed(netget, 'startupMs') },
+      ...(multi === undefined ? [] : discovery(multi, `${multi.registries} registries, 2 per node: `))
     ]
   })
 }
@@ -160,20 +172,30 @@ export function markdown (report: BenchReport): string {
   return [header, '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|', ...lines].join('\n')
 }
 
-/** The line under the table naming each side's process layout. */
+/**
+ * The caption printed above the table: each side's process layout (alike:
+ * the querying nodes never share a process with the nodes they query) and
+ * how the throughput phase was pinned to cores.
+ */
 export function layout (report: BenchReport): string {
   const netget = report.sizes.map(({ nodes, netget }) => `N=${nodes}: ${netget.processes} processes, clients in ${netget.clientProcesses}`).join('; ')
-  return `Layout: netget — the registry alone in one process, service nodes and client (querying) nodes in separate worker processes (${netget}); ` +
-    'hyperdht — the testnet\'s N−1 DHT server nodes (bootstrap and announcers) in one process, the querying node (ephemeral) in another (2 processes). ' +
-    'On both sides every discovery/lookup, join and ping crosses a process boundary.'
+  const pinning = report.sizes.map(({ nodes, netget, hyperdht }) => `N=${nodes}: netget ${netget.throughputPinning}, hyperdht ${hyperdht.throughputPinning}`).join('; ')
+  return 'Layout (alike on both sides: every discovery/lookup, watch, join and ping crosses a process boundary): ' +
+    `netget — the registry alone in one process, service nodes and client (querying) nodes in separate worker processes (${netget}); ` +
+    'hyperdht — the testnet\'s N−1 DHT server nodes (bootstrap and announcers) in one process, the querying node (ephemeral) in its own process (2 processes). ' +
+    `Throughput: the same window for both, the server process (registry / testnet) and the client processes pinned to separate cores with taskset (${pinning}).`
 }
 
 /** Notes printed under the table: per size, trials counted and the registry process. */
 export function notes (report: BenchReport): string[] {
-  return report.sizes.map(({ nodes, netget, hyperdht }) =>
-    `N=${nodes}: ${netget.failures} netget and ${hyperdht.failures} hyperdht failed trials or throughput calls (left out of every figure); ` +
+  return report.sizes.map(({ nodes, netget, hyperdht, multi }) =>
+    `N=${nodes}: ${netget.failures} netget${multi === undefined ? '' : ` (+${multi.failures} with ${multi.registries} registries)`} and ${hyperdht.failures} hyperdht failed trials or throughput calls (left out of every figure); ` +
+    `${netget.registryConnections} connections on the registry when idle; start-up ${num(netget.startupMs / MS_PER_SECOND)} s ` +
+    `(per node, median/p95 ms: start() ${num(netget.startup.startMs.median)}/${num(netget.startup.startMs.p95)}, registry connection ${num(netget.startup.connectMs.median)}/${num(netget.startup.connectMs.p95)}, registration ${num(netget.startup.registerMs.median)}/${num(netget.startup.registerMs.p95)})` +
+    `${multi === undefined ? '' : ` (${num(multi.startupMs / MS_PER_SECOND)} s with ${multi.registries} registries)`}; ` +
     `registry process RSS ${num(netget.registryProcessRssBytes / BYTES_PER_MB)} MB total; ` +
-    `hyperdht lookup first result found in ${hyperdht.lookupFirstMs.samples}/${report.trials} trials`)
+    `hyperdht lookup first result found in ${hyperdht.lookupFirstMs.samples}/${report.trials} trials; ` +
+    'hyperdht has no health check nor watch: the default discovery and the watcher are set against its plain lookup and announce')
 }
 
 /** Every failure as printed lines: side, size, figure, trial and error; at most a few per figure and side. */

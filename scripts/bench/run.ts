@@ -4,10 +4,14 @@
  * figure, and writes it to `bench-results/` as JSON and markdown.
  *
  * Usage: `node dist/scripts/bench/run.js [--quick] [--sizes 10,50,100]
- * [--trials 30] [--concurrency 20] [--profile]`
+ * [--trials 30] [--concurrency 20] [--registries 10] [--profile]`
  *
  * - `--quick`: N=10 only, 10 trials, a 1 s throughput phase (under a minute).
- * - `--sizes`: network sizes, registry included (default 10,50).
+ * - `--sizes`: network sizes, registries included (default 10,50). N=1000
+ *   runs: the network starts one worker process after another.
+ * - `--registries R`: also run each size as a network of R registries, every
+ *   service and client node connected to 2 of them at random (registration,
+ *   watch and discovery figures; rows prefixed `R registries`). Off by default.
  * - `--profile`: every child process writes a V8 CPU profile to
  *   `bench-results/profiles/` (open in Chrome DevTools).
  *
@@ -48,6 +52,8 @@ interface Flags {
   trials: number
   concurrency: number
   throughputMs: number
+  /** Registries of the extra multi-registry run; 0: none. */
+  registries: number
   profile: boolean
 }
 
@@ -59,6 +65,7 @@ function parseFlags (argv: string[]): Flags {
       sizes: { type: 'string' },
       trials: { type: 'string' },
       concurrency: { type: 'string' },
+      registries: { type: 'string' },
       profile: { type: 'boolean', default: false }
     }
   })
@@ -79,6 +86,7 @@ function parseFlags (argv: string[]): Flags {
     trials: integer('trials', values.trials, quick ? QUICK_TRIALS : DEFAULT_TRIALS, 1),
     concurrency: integer('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1),
     throughputMs: quick ? QUICK_THROUGHPUT_MS : DEFAULT_THROUGHPUT_MS,
+    registries: values.registries === undefined ? 0 : integer('registries', values.registries, 0, 2),
     profile: values.profile === true
   }
 }
@@ -107,8 +115,13 @@ export async function main (argv: string[]): Promise<number> {
     const netget = await benchNetget({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv: ['--expose-gc', ...execArgv] })
     process.stderr.write(' hyperdht...')
     const hyperdht = await benchHyperdht({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv })
+    let multi
+    if (flags.registries > 0) {
+      process.stderr.write(` netget with ${flags.registries} registries...`)
+      multi = await benchNetget({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv: ['--expose-gc', ...execArgv], registries: flags.registries })
+    }
     process.stderr.write(` done (${Math.round((performance.now() - started) / 1000)} s)\n`)
-    sizes.push({ nodes, netget, hyperdht })
+    sizes.push({ nodes, netget, hyperdht, multi })
   }
 
   const report: BenchReport = {
@@ -121,14 +134,14 @@ export async function main (argv: string[]): Promise<number> {
     sizes
   }
   const table = markdown(report)
-  const failed = sizes.reduce((sum, size) => sum + size.netget.failures + size.hyperdht.failures, 0)
+  const failed = sizes.reduce((sum, size) => sum + size.netget.failures + size.hyperdht.failures + (size.multi?.failures ?? 0), 0)
   const text = [
     `netget vs hyperdht — ${report.date.slice(0, 10)}, ${report.machine}`,
     `${report.command}: ${report.trials} trials per figure, loopback; 1-min load average ${report.load.map(load => load.toFixed(1)).join(' → ')} on ${cpus().length} cores`,
     '',
-    table,
-    '',
     layout(report),
+    '',
+    table,
     '',
     ...notes(report),
     '',
@@ -137,7 +150,7 @@ export async function main (argv: string[]): Promise<number> {
   ].join('\n')
   const stamp = report.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')
 
-  const json = JSON.stringify({ ...report, rows: jsonRows(report), failures: jsonFailures(report) }, null, 2) + '\n'
+  const json = JSON.stringify({ ...report, layout: layout(report), rows: jsonRows(report), failures: jsonFailures(report) }, null, 2) + '\n'
 
   console.log(text)
   await writeFile(join(RESULTS_DIR, `bench-${stamp}.json`), json)
