@@ -23,14 +23,15 @@ export interface RecordIntake {
  * registry takes a record other than kad `PUT_VALUE`: the record put
  * protocol and registry sync both use it. Resolves with the record and
  * its key; rejects with InvalidRecordError or QuotaExceededError (a refusal)
- * or another error (a failure).
+ * or another error (a failure). `verified`: what {@link verifyRecord} made of
+ * this very envelope, when the caller ran it already.
  */
-export async function storeEnvelope (intake: RecordIntake, envelope: Uint8Array, signal: AbortSignal): Promise<{ record: VerifiedRecord, key: Uint8Array }> {
+export async function storeEnvelope (intake: RecordIntake, envelope: Uint8Array, signal: AbortSignal, verified?: VerifiedRecord): Promise<{ record: VerifiedRecord, key: Uint8Array }> {
   if (envelope.byteLength === 0) {
     throw new InvalidRecordError('A record envelope is never empty', { code: 'bad-request' })
   }
 
-  const record = await verifyRecord(envelope, { network: intake.network, checkPublisher: intake.checkPublisher })
+  const record = verified ?? await verifyRecord(envelope, { network: intake.network, checkPublisher: intake.checkPublisher })
   const key = recordKey(intake.network, record.name, record.peerId)
   await intake.index.datastore.put(storedRecordKey(dhtDatastorePrefix(intake.network), key), new DhtRecord(key, envelope, new Date()).serialize(), { signal })
   return { record, key }

@@ -1,7 +1,9 @@
 import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
 import { MAX_SYNC_PEERS, SYNC_PUSH_DELAY, SYNC_SESSION_TIMEOUT } from '../constants.js'
 import { syncProtocol } from '../protocol/ids.js'
 import { MAX_SYNC_RECORDS, MAX_SYNC_REGISTRY_ADDRS } from '../protocol/sync-messages.js'
+import { verifyRecord } from '../records/verify.js'
 import { storeEnvelope } from '../registry/record-intake.js'
 import { SyncSet, parseItemId } from './sync-set.js'
 import { runInitiator, runResponder } from './sync-session.js'
@@ -20,7 +22,7 @@ export interface SyncServiceInit {
   libp2p: SyncComponents
   /** The network id (a closed network's `<name>@<authority>`). */
   network: string
-  index: Pick<RecordIndex, 'datastore' | 'records' | 'record' | 'envelopes' | 'onChange'>
+  index: Pick<RecordIndex, 'datastore' | 'records' | 'record' | 'envelopes' | 'onChange' | 'size'>
   /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
   checkPublisher?: RecordIntake['checkPublisher']
   /** How often to reconcile with each connected peer registry, in ms. */
@@ -48,6 +50,8 @@ export interface SyncStats {
   recordsRefused: number
   /** Peer registries connected now (peers that speak the sync protocol). */
   peers: number
+  /** Records this registry holds now (withdrawals included, expired ones until pruned). */
+  records: number
 }
 
 /**
@@ -65,12 +69,14 @@ export class SyncService implements Startable {
   private readonly protocol: string
   private readonly set: SyncSet
   private readonly controller = new AbortController()
-  private readonly stats: Omit<SyncStats, 'peers'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
+  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
   /** Peers a full session runs with now, and those asked for another once it ends. */
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
-  /** Ids of records accepted here and not pushed yet. */
-  private readonly pending = new Set<string>()
+  /** Ids of records accepted here and not pushed yet, with the peer registry each came from (not pushed back to it). */
+  private readonly pending = new Map<string, string | undefined>()
+  /** The records being taken in from peer registries now (by id), and the peer each comes from: bounded by the sessions running. */
+  private readonly receiving = new Map<string, string>()
   private pushTimer?: ReturnType<typeof setTimeout>
   private timer?: ReturnType<typeof setInterval>
   private stopChanges?: () => void
@@ -80,7 +86,11 @@ export class SyncService implements Startable {
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     if (event.detail.protocols.includes(this.protocol)) {
       this.known.set(event.detail.peerId.toString(), event.detail.listenAddrs.map(addr => addr.toString()).slice(0, MAX_SYNC_REGISTRY_ADDRS))
-      this.syncWith(event.detail.peerId)
+
+      // the side that dialled reconciles at once; the other waits for its interval (one session, not two)
+      if (event.detail.connection.direction === 'outbound') {
+        this.syncWith(event.detail.peerId)
+      }
     }
   }
 
@@ -105,7 +115,8 @@ export class SyncService implements Startable {
     this.init.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     this.stopChanges = this.init.index.onChange(change => {
       if (change.record !== undefined) {
-        this.queuePush(`${change.name}/${change.peerId}`)
+        const id = `${change.name}/${change.peerId}`
+        this.queuePush(id, this.receiving.get(id))
       }
     })
     this.timer = setInterval(() => { this.syncAll() }, this.init.interval)
@@ -131,7 +142,7 @@ export class SyncService implements Startable {
 
   /** What sync has done so far. */
   syncStats (): SyncStats {
-    return { ...this.stats, peers: this.peers().length }
+    return { ...this.stats, peers: this.peers().length, records: this.init.index.size }
   }
 
   /** Connected peers that speak this network's sync protocol (at most {@link MAX_SYNC_PEERS}). */
@@ -199,13 +210,15 @@ export class SyncService implements Startable {
   /** Runs the opening side of a session with `peer`; failures are logged and counted. */
   private async open (peer: PeerId, signal?: AbortSignal, push?: Uint8Array[]): Promise<void> {
     const combined = anySignal([this.controller.signal, AbortSignal.timeout(SYNC_SESSION_TIMEOUT), ...(signal === undefined ? [] : [signal])])
+    // every read, write and store of a session listens to it
+    setMaxListeners(Infinity, combined)
 
     try {
       await this.init.admit?.(peer, combined)
       const stream = await this.init.libp2p.dialProtocol(peer, this.protocol, { signal: combined })
 
       try {
-        this.count(await runInitiator(stream, this.session(), combined, push))
+        this.count(await runInitiator(stream, this.session(peer), combined, push))
       } catch (err) {
         stream.abort(err as Error)
         throw err
@@ -220,6 +233,7 @@ export class SyncService implements Startable {
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const signal = anySignal([this.controller.signal, AbortSignal.timeout(SYNC_SESSION_TIMEOUT)])
+    setMaxListeners(Infinity, signal)
 
     try {
       if (this.init.authorize !== undefined && !(await this.init.authorize(connection))) {
@@ -229,7 +243,7 @@ export class SyncService implements Startable {
       if (!this.known.has(connection.remotePeer.toString())) {
         this.known.set(connection.remotePeer.toString(), [])
       }
-      this.count(await runResponder(stream, this.session(), signal))
+      this.count(await runResponder(stream, this.session(connection.remotePeer), signal))
     } catch (err) {
       this.stats.failures++
       this.init.log('sync from %p failed - %e', connection.remotePeer, err)
@@ -239,8 +253,9 @@ export class SyncService implements Startable {
     }
   }
 
-  private session (): SessionInit {
+  private session (peer: PeerId): SessionInit {
     const { index, network, checkPublisher } = this.init
+    const from = peer.toString()
     let learnt = 0
 
     return {
@@ -251,12 +266,21 @@ export class SyncService implements Startable {
         return record === undefined ? undefined : (await index.envelopes([record]))[0]
       },
       accept: async (envelope, signal) => {
+        let id: string | undefined
+
         try {
-          await storeEnvelope({ network, index, checkPublisher }, envelope, signal)
+          const record = await verifyRecord(envelope, { network, checkPublisher })
+          id = `${record.name}/${record.peerId}`
+          this.receiving.set(id, from)
+          await storeEnvelope({ network, index, checkPublisher }, envelope, signal, record)
           return true
         } catch (err) {
           this.init.log.trace('refused a record from a peer registry - %e', err)
           return false
+        } finally {
+          if (id !== undefined) {
+            this.receiving.delete(id)
+          }
         }
       },
       registries: () => this.registries(),
@@ -294,12 +318,12 @@ export class SyncService implements Startable {
     this.stats.recordsRefused += counts.recordsRefused
   }
 
-  private queuePush (id: string): void {
+  private queuePush (id: string, from: string | undefined): void {
     if (!this.started) {
       return
     }
 
-    this.pending.add(id)
+    this.pending.set(id, from)
     this.pushTimer ??= setTimeout(() => {
       this.pushTimer = undefined
       void this.flushPush()
@@ -310,26 +334,32 @@ export class SyncService implements Startable {
   private async flushPush (): Promise<void> {
     const ids = [...this.pending]
     this.pending.clear()
+    const sources = new Set(ids.map(([, from]) => from))
 
     if (ids.length > MAX_SYNC_RECORDS) {
-      this.syncAll()
+      // too many to push: a full session with each peer registry that did not send them
+      this.peers().filter(peer => !sources.has(peer.toString())).forEach(peer => { this.syncWith(peer) })
       return
     }
 
-    const envelopes: Uint8Array[] = []
+    const envelopes: Array<{ envelope: Uint8Array, from?: string }> = []
 
-    for (const id of ids) {
+    for (const [id, from] of ids) {
       const { name, peerId } = parseItemId(id)
       const record = this.init.index.record(name, peerId)
       const envelope = record === undefined ? undefined : (await this.init.index.envelopes([record]))[0]
 
       if (envelope !== undefined) {
-        envelopes.push(envelope)
+        envelopes.push({ envelope, from })
       }
     }
 
-    if (envelopes.length > 0) {
-      await Promise.all(this.peers().map(async peer => { await this.open(peer, undefined, envelopes) }))
-    }
+    await Promise.all(this.peers().map(async peer => {
+      const push = envelopes.filter(({ from }) => from !== peer.toString()).map(({ envelope }) => envelope)
+
+      if (push.length > 0) {
+        await this.open(peer, undefined, push)
+      }
+    }))
   }
 }

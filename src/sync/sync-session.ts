@@ -84,9 +84,16 @@ class SessionStream {
 
     const message = decodeSyncMessage(frame)
 
+    const envelopes: Uint8Array[] = []
+
     for (let i = 0; i < message.records; i++) {
       const envelope = (await this.frames.read({ signal: this.signal })).subarray()
       this.counts.bytesReceived += envelope.byteLength + encodingLength(envelope.byteLength)
+      envelopes.push(envelope)
+    }
+
+    // one at a time: the store quotas are checked against what is stored, so records taken together could pass a quota together
+    for (const envelope of envelopes) {
       this.counts.recordsReceived++
 
       if (envelope.byteLength > MAX_RECORD_BYTES || !(await this.init.accept(envelope, this.signal))) {
