@@ -139,17 +139,19 @@ describe('registry federation', function () {
     })
 
     it('pushes a new record and a withdrawal to the peer registries at once', async () => {
-      testnet = await createTestnet(0, { registries: 2 })
+      // no timed rounds within the test: only a push can bring the records over
+      testnet = await createTestnet(0, { registries: 2, nodeOptions: { syncInterval: 3_600_000 } })
       const [first, second] = testnet.registries
-      // the service knows the first registry only
-      const service = testnet.createNode({ registryNodes: [testnet.registryNodes[0]], metadata: { name: 'pushed' } })
-      await service.start()
-      await service.registerWithNetwork()
-      await eventually(async () => await instanceCount(second) === 1)
+      await eventually(() => first.syncStats().peers === 1 && second.syncStats().peers === 1)
+      const key = await generateKeyPair('Ed25519')
+      const peerId = peerIdFromPrivateKey(key).toString()
+      const sealed = async (seq: number, withdrawn: boolean): Promise<Uint8Array> => sealRecord({ network: first.network, name: 'pushed', peerId, multiaddrs: [], metadata: { name: 'pushed' }, seq, expiresAt: Date.now() + 600_000, withdrawn }, key)
 
-      await service.unregister()
-      const network = testnet.network
-      await eventually(async () => (await lookupAll(first, second.libp2p.peerId, network, 'pushed')).some(record => record.withdrawn))
+      // written straight into the first registry's store: neither kad nor a put carries it to the second
+      await storeRaw(first, 'pushed', peerId, await sealed(1, false))
+      await eventually(async () => (await lookupAll(first, second.libp2p.peerId, first.network, 'pushed'))[0]?.seq === 1)
+      await storeRaw(first, 'pushed', peerId, await sealed(2, true))
+      await eventually(async () => (await lookupAll(first, second.libp2p.peerId, first.network, 'pushed'))[0]?.withdrawn === true)
     })
 
     it('does not take from a peer registry what its own rules refuse', async () => {
