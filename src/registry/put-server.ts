@@ -8,7 +8,8 @@ import { dhtDatastorePrefix, putProtocol } from '../protocol/ids.js'
 import { encodePutAnswer } from '../protocol/put-messages.js'
 import { refusalOf } from '../protocol/refusals.js'
 import { storedRecordKey } from '../records/validator.js'
-import { peekRecord } from '../records/verify.js'
+import { recordKey } from '../records/keys.js'
+import { peekRecord, verifyRecord } from '../records/verify.js'
 import { storeEnvelope } from './record-intake.js'
 import type { RecordIndex } from './record-index.js'
 import type { PutAnswer } from '../protocol/put-messages.js'
@@ -113,7 +114,9 @@ export class PutServer {
 
       // the put rate first: a flood over it costs no signature check
       index.admitDelivery({ connection }, uint8ArrayFromString(this.protocol))
-      key = (await storeEnvelope({ network, index, checkPublisher: this.init.checkPublisher }, envelope, signal)).key
+      const record = await verifyRecord(envelope, { network, checkPublisher: this.init.checkPublisher })
+      key = recordKey(network, record.name, record.peerId)
+      await storeEnvelope({ network, index, checkPublisher: this.init.checkPublisher }, envelope, signal, record)
       return { ok: true }
     } catch (err) {
       const refusal = refusalOf(err)
