@@ -322,3 +322,18 @@ export const MAX_CHECK_NAME_LENGTH = 64
 
 /** Longest output kept of one check run (an HTTP body excerpt, an error message), in characters. */
 export const MAX_CHECK_OUTPUT_LENGTH = 256
+
+/** How often a registry reconciles its records with each connected peer registry (docs/PROTOCOL.md §17), in ms. */
+export const DEFAULT_SYNC_INTERVAL = 30_000
+
+/** How long one sync session with a peer registry may take, in ms. */
+export const SYNC_SESSION_TIMEOUT = 60_000
+
+/** How long a registry waits after a record is accepted before pushing it to its peer registries, collecting others meanwhile, in ms. */
+export const SYNC_PUSH_DELAY = 20
+
+/** Most peer registries a registry exchanges records with, and most registries a node learns from one answer. */
+export const MAX_SYNC_PEERS = 16
+
+/** Most registries a service or client node keeps as fallbacks, learnt from its registries. */
+export const MAX_FALLBACK_REGISTRIES = 16

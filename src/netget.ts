@@ -6,6 +6,7 @@ import { assertServiceName, parsePeerTarget } from './protocol/names.js'
 import { parseRegistryAddress } from './registries/registry-address.js'
 import { Runtime } from './runtime/index.js'
 import { operationSignal, withOperationSignal } from './signals.js'
+import type { SyncStats } from './sync/index.js'
 import type { Channel, ChannelHandler, ChannelTarget, HandleChannelsOptions, OpenChannelOptions } from './channel/index.js'
 import type { NetgetLibp2p } from './libp2p/create-node.js'
 import type { NetgetConfig, NetgetInit } from './options/index.js'
@@ -332,6 +333,28 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
       stopLiveness?.()
       this.observers.delete(observer)
     }
+  }
+
+  /**
+   * Registry nodes only: what federation with the network's other
+   * registries has done since start — sessions, bytes and records each way,
+   * records refused — and how many peer registries are connected
+   * (docs/PROTOCOL.md §17).
+   */
+  syncStats (): SyncStats {
+    this.requireStarted()
+    return this.runtime.syncStats()
+  }
+
+  /**
+   * Registry nodes only: reconciles this registry's records with every
+   * connected peer registry now, resolving when done (it happens on
+   * connecting and every `syncInterval` anyway). A failed session is counted
+   * in {@link syncStats}, not thrown.
+   */
+  async syncNow (options: AbortOptions = {}): Promise<void> {
+    this.requireStarted()
+    return this.withSignal(options, 'Syncing with peer registries', async signal => this.runtime.syncNow(signal))
   }
 
   /**

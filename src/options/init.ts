@@ -178,6 +178,14 @@ export interface NetgetInit {
    */
   recordCleanupInterval?: number
   /**
+   * How often a registry reconciles its records with each connected peer
+   * registry, in milliseconds (it also does on connecting, and pushes each
+   * record it accepts at once). Other nodes ignore it.
+   *
+   * @default `30_000`
+   */
+  syncInterval?: number
+  /**
    * Registries: storage quotas and the put rate per connection, each one
    * given replacing its default (see `StoreQuotas`). Other nodes ignore it.
    *

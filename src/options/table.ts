@@ -266,6 +266,12 @@ export const OPTIONS: OptionTable = {
     default: C.DEFAULT_RECORD_CLEANUP_INTERVAL,
     check: duration
   },
+  syncInterval: {
+    doc: 'How often a registry reconciles its records with each connected peer registry (also on connecting; accepted records are pushed at once).',
+    unit: 'ms',
+    default: C.DEFAULT_SYNC_INTERVAL,
+    check: duration
+  },
   storeQuotas: {
     doc: 'A registry\'s storage quotas and put rate, each one given replacing its default: `maxRecords`, `maxBytes`, `maxRecordsPerName`, `maxRecordsPerSigner`, `maxRecordsPerAddress`, `maxRecordsPerConnection`, `maxRecordsPerRemoteAddress`, `maxRelayedRecords`, `maxRelayedRecordsPerName`, `putsPerSecond`, `putBurst`; see [docs/RELIABILITY.md](docs/RELIABILITY.md#flood).',
     defaultDoc: `each quota's own: ${C.DEFAULT_MAX_RECORDS_PER_CONNECTION} records per connection, ${C.DEFAULT_PUTS_PER_SECOND} puts/s per connection (burst ${C.DEFAULT_PUT_BURST}), …`,

@@ -38,3 +38,8 @@ export function networkNamespace (network: string, authority?: string): string {
 export function channelProtocol (network: string): string {
   return `/netget/${network}/channel/1.0.0`
 }
+
+/** The registry sync protocol id of a network (docs/PROTOCOL.md §17): `/netget/<network>/sync/1.0.0`. */
+export function syncProtocol (network: string): string {
+  return `/netget/${network}/sync/1.0.0`
+}

@@ -7,9 +7,10 @@ import { inDelivery } from '../libp2p/delivery-context.js'
 import { dhtDatastorePrefix, putProtocol } from '../protocol/ids.js'
 import { encodePutAnswer } from '../protocol/put-messages.js'
 import { refusalOf } from '../protocol/refusals.js'
-import { recordKey } from '../records/keys.js'
 import { storedRecordKey } from '../records/validator.js'
+import { recordKey } from '../records/keys.js'
 import { peekRecord, verifyRecord } from '../records/verify.js'
+import { storeEnvelope } from './record-intake.js'
 import type { RecordIndex } from './record-index.js'
 import type { PutAnswer } from '../protocol/put-messages.js'
 import type { RecordExpectations } from '../records/verify.js'
@@ -115,7 +116,7 @@ export class PutServer {
       index.admitDelivery({ connection }, uint8ArrayFromString(this.protocol))
       const record = await verifyRecord(envelope, { network, checkPublisher: this.init.checkPublisher })
       key = recordKey(network, record.name, record.peerId)
-      await index.datastore.put(storedRecordKey(this.datastorePrefix, key), new DhtRecord(key, envelope, new Date()).serialize(), { signal })
+      await storeEnvelope({ network, index, checkPublisher: this.init.checkPublisher }, envelope, signal, record)
       return { ok: true }
     } catch (err) {
       const refusal = refusalOf(err)

@@ -219,6 +219,13 @@ export class RecordIndex {
     return this.usage.records
   }
 
+  /** Every record the index holds (expired ones not yet pruned included), in no order. */
+  * records (): Generator<IndexedRecord> {
+    for (const instances of this.byName.values()) {
+      yield * instances.values()
+    }
+  }
+
   /** The names of every service the index holds a record of. */
   names (): string[] {
     return [...this.byName.keys()].sort()

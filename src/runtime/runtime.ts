@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ChannelService } from '../channel/channel-service.js'
 import { ServiceChecks } from '../checks/index.js'
-import { MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
+import { MAX_FALLBACK_REGISTRIES, MIN_PROVIDER_VALIDITY, REGISTRY_INBOUND_CONNECTION_THRESHOLD, SERVICE_INBOUND_CONNECTION_THRESHOLD } from '../constants.js'
 import { AnswerCache } from '../discovery/answer-cache.js'
 import { InstancePicker } from '../discovery/pick-instance.js'
 import { RecordFinder } from '../discovery/record-finder.js'
@@ -17,7 +17,10 @@ import { localHealth, registryHealth } from '../liveness/instance-health.js'
 import { PublisherLiveness } from '../liveness/publisher-liveness.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
 import { createPrometheusMetrics, NO_METRICS } from '../metrics/index.js'
-import { dhtDatastorePrefix, networkNamespace } from '../protocol/ids.js'
+import { dhtDatastorePrefix, networkNamespace, syncProtocol } from '../protocol/ids.js'
+import { parseRegistryAddress } from '../registries/registry-address.js'
+import { askRegistries } from '../sync/sync-session.js'
+import type { SyncRegistry } from '../protocol/sync-messages.js'
 import { RegistryConnections } from '../registries/registry-connections.js'
 import { RegistryList } from '../registries/registry-list.js'
 import { LookupServer } from '../registry/lookup-server.js'
@@ -30,6 +33,8 @@ import { Announcer } from '../service/announcer.js'
 import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
+import { SyncService } from '../sync/index.js'
+import type { SyncStats } from '../sync/index.js'
 import { ServiceWatch } from '../watch/service-watch.js'
 import type { WatchOptions } from '../watch/service-watch.js'
 import type { LookupClient } from '../discovery/lookup-client.js'
@@ -68,6 +73,8 @@ interface Run {
   lookupServer?: LookupServer
   putServer?: PutServer
   pruner?: RecordPruner
+  /** Registries only: federation with the network's other registries. */
+  sync?: SyncService
   /** Registries only: the liveness of connected publishers, and the watchers of each service. */
   liveness?: PublisherLiveness
   subscriptions?: SubscriptionHub
@@ -107,6 +114,8 @@ export class Runtime implements Startable {
   private readonly watches = new Set<ServiceWatch>()
   /** `ping()`'s kept ping streams, one per peer pinged (closed with their connection, or on stop). */
   private readonly pings = new WarmPings()
+  /** Registries learnt from other registries (peer IDs to addresses), across restarts; bounded. */
+  private readonly learnt = new Map<string, RegistryAddress>()
   private readonly picker = new InstancePicker(async (instance, signal) => this.ping(multiaddr(instance.multiaddrs[0]), signal))
 
   constructor (init: RuntimeInit, events: RuntimeEvents) {
@@ -200,6 +209,7 @@ export class Runtime implements Startable {
       await run.lookupServer?.start()
       await run.putServer?.start()
       run.pruner?.start()
+      await run.sync?.start()
       run.registries.start()
       run.health.start()
       await this.channels.attach(libp2p, networkId)
@@ -364,6 +374,85 @@ export class Runtime implements Startable {
     return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance: instance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
   }
 
+  /** Registry nodes only: what federation with the network's other registries has done; see `Netget.syncStats()`. */
+  syncStats (): SyncStats {
+    const run = this.require()
+
+    if (run.sync === undefined) {
+      throw new UnsupportedOperationError('syncStats() is answered by registry nodes only')
+    }
+
+    return run.sync.syncStats()
+  }
+
+  /**
+   * Registries only: reconciles with every connected peer registry now
+   * (it happens on connecting and every `syncInterval` anyway).
+   */
+  async syncNow (signal: AbortSignal): Promise<void> {
+    const run = this.require()
+
+    if (run.sync === undefined) {
+      throw new UnsupportedOperationError('syncNow() is run by registry nodes only')
+    }
+
+    await run.sync.syncNow(signal)
+  }
+
+  /**
+   * A registry learnt from another: a registry dials it at once (a mesh of
+   * peer registries), another node keeps it as a fallback, dialled only when
+   * none of its registries is connected. At most MAX_FALLBACK_REGISTRIES are
+   * kept.
+   */
+  private learnRegistry (connections: RegistryConnections, registry: SyncRegistry, dial: boolean): void {
+    if (this.learnt.size >= MAX_FALLBACK_REGISTRIES || this.learnt.has(registry.id)) {
+      return
+    }
+
+    const address = registry.addrs.map(addr => {
+      try {
+        return parseRegistryAddress(addr.includes('/p2p/') ? addr : `${addr}/p2p/${registry.id}`)
+      } catch {
+        return undefined
+      }
+    }).find(address => address !== undefined && address.peerId.toString() === registry.id && !isUnspecified(address))
+
+    if (address === undefined) {
+      return
+    }
+
+    this.learnt.set(registry.id, address)
+
+    if (dial) {
+      connections.add(address)
+    }
+  }
+
+  /** Dials the learnt registries when no registry is connected. */
+  private useFallbacks (connections: RegistryConnections): void {
+    if (connections.connected().length > 0) {
+      return
+    }
+
+    for (const address of this.learnt.values()) {
+      connections.add(address)
+    }
+  }
+
+  /** Asks a registry just connected which others it knows (nodes other than registries: fallbacks). */
+  private async askRegistries (run: Pick<Run, 'libp2p' | 'networkId'>, connections: RegistryConnections, peer: PeerId): Promise<void> {
+    const signal = AbortSignal.timeout(this.init.config.requestTimeout)
+
+    try {
+      const stream = await run.libp2p.dialProtocol(peer, syncProtocol(run.networkId), { signal })
+      const registries = await askRegistries(stream, signal)
+      registries.forEach(registry => { this.learnRegistry(connections, registry, false) })
+    } catch (err) {
+      this.log.trace('could not ask %p for other registries - %e', peer, err)
+    }
+  }
+
   /** Adds a registry to the list (kept across restarts) and, if running, dials it. */
   addRegistry (registry: RegistryAddress): boolean {
     const added = this.registryList.add(registry)
@@ -448,11 +537,17 @@ export class Runtime implements Startable {
       log: log.newScope('registries'),
       onConnected: registry => {
         this.events.onRegistryConnected(registry)
+
+        if (index === undefined) {
+          void this.askRegistries({ libp2p, networkId }, connections, registry.peerId)
+        }
+
         this.run?.announcer?.refresh()
         this.watches.forEach(watch => { watch.registryConnected(registry.peerId) })
       },
       onDisconnected: registry => {
         this.events.onRegistryDisconnected(registry)
+        this.useFallbacks(connections)
         this.watches.forEach(watch => { watch.registryDisconnected(registry.peerId) })
       }
     })
@@ -503,7 +598,20 @@ export class Runtime implements Startable {
       discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
       lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: parts.metrics }),
       putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
-      pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log })
+      pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log }),
+      sync: index === undefined
+        ? undefined
+        : new SyncService({
+          libp2p,
+          network: networkId,
+          index,
+          checkPublisher,
+          interval: config.syncInterval,
+          admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
+          authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
+          onRegistry: registry => { this.learnRegistry(connections, registry, true) },
+          log: log.newScope('sync')
+        })
     }
   }
 
@@ -569,6 +677,7 @@ export class Runtime implements Startable {
     run.records.stop()
     run.registries.stop()
     run.pruner?.stop()
+    await run.sync?.stop()
     run.stopTracking?.()
     run.subscriptions?.stop()
     run.liveness?.stop()
@@ -581,6 +690,12 @@ export class Runtime implements Startable {
     await run.store.close()
     await run.unlock?.()
   }
+}
+
+/** Whether an address is 0.0.0.0 or :: (a listen address, not one to dial). */
+function isUnspecified (address: RegistryAddress): boolean {
+  const host = address.multiaddr.getComponents().find(component => component.name === 'ip4' || component.name === 'ip6')?.value
+  return host === '0.0.0.0' || host === '::'
 }
 
 /** Whether the index holds a live (not withdrawn, not expired) record signed by `peerId`. */

@@ -1,0 +1,365 @@
+import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
+import { MAX_SYNC_PEERS, SYNC_PUSH_DELAY, SYNC_SESSION_TIMEOUT } from '../constants.js'
+import { syncProtocol } from '../protocol/ids.js'
+import { MAX_SYNC_RECORDS, MAX_SYNC_REGISTRY_ADDRS } from '../protocol/sync-messages.js'
+import { verifyRecord } from '../records/verify.js'
+import { storeEnvelope } from '../registry/record-intake.js'
+import { SyncSet, parseItemId } from './sync-set.js'
+import { runInitiator, runResponder } from './sync-session.js'
+import type { SessionCounts, SessionInit } from './sync-session.js'
+import type { SyncRegistry } from '../protocol/sync-messages.js'
+import type { RecordIndex } from '../registry/record-index.js'
+import type { RecordIntake } from '../registry/record-intake.js'
+import type { Connection, IdentifyResult, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+
+/** The parts of libp2p registry sync uses. */
+export type SyncComponents = Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'getMultiaddrs' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+
+/** What a {@link SyncService} needs. */
+export interface SyncServiceInit {
+  libp2p: SyncComponents
+  /** The network id (a closed network's `<name>@<authority>`). */
+  network: string
+  index: Pick<RecordIndex, 'datastore' | 'records' | 'record' | 'envelopes' | 'onChange' | 'size'>
+  /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
+  checkPublisher?: RecordIntake['checkPublisher']
+  /** How often to reconcile with each connected peer registry, in ms. */
+  interval: number
+  /** Closed networks: resolves if `peer` may sync (holds a `registry` credential), rejects otherwise. */
+  admit?(peer: PeerId, signal: AbortSignal): Promise<void>
+  /** Closed networks: whether the peer on an inbound connection may sync. */
+  authorize?(connection: Connection): Promise<boolean>
+  /** Called with each registry a peer registry named that this one does not know (at most {@link MAX_SYNC_PEERS} a session). */
+  onRegistry?(registry: SyncRegistry): void
+  log: Logger
+}
+
+/** What a registry's sync has done since it started. */
+export interface SyncStats {
+  /** Sessions run to the end, both directions (pushes included). */
+  sessions: number
+  /** Sessions that failed (a timeout, a closed stream, a malformed message). */
+  failures: number
+  bytesSent: number
+  bytesReceived: number
+  recordsSent: number
+  recordsReceived: number
+  /** Records received from peer registries and refused by this registry's rules. */
+  recordsRefused: number
+  /** Peer registries connected now (peers that speak the sync protocol). */
+  peers: number
+  /** Records this registry holds now (withdrawals included, expired ones until pruned). */
+  records: number
+}
+
+/**
+ * Registry federation (docs/PROTOCOL.md §17): a registry reconciles the
+ * records it holds with each peer registry — on connecting, then every
+ * `interval` — by range fingerprints, sending only the differences, and
+ * pushes each record it accepts to its peer registries at once. Every
+ * record taken from a peer goes through {@link storeEnvelope}, the path of
+ * a put: a record this registry refuses from a publisher it refuses from a
+ * peer registry too. Peer registries name the registries they know, so a
+ * registry learns the others from one of them.
+ */
+export class SyncService implements Startable {
+  private readonly init: SyncServiceInit
+  private readonly protocol: string
+  private readonly set: SyncSet
+  private readonly controller = new AbortController()
+  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
+  /** Peers a full session runs with now, and those asked for another once it ends. */
+  private readonly running = new Set<string>()
+  private readonly again = new Set<string>()
+  /** Ids of records accepted here and not pushed yet, with the peer registry each came from (not pushed back to it). */
+  private readonly pending = new Map<string, string | undefined>()
+  /** The records being taken in from peer registries now (by id), and the peer each comes from: bounded by the sessions running. */
+  private readonly receiving = new Map<string, string>()
+  private pushTimer?: ReturnType<typeof setTimeout>
+  private timer?: ReturnType<typeof setInterval>
+  private stopChanges?: () => void
+  private started = false
+  /** Connected peers seen to speak the sync protocol (identify told, or they opened a session): bounded by the connections. */
+  private readonly known = new Map<string, string[]>()
+  private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    if (event.detail.protocols.includes(this.protocol)) {
+      this.known.set(event.detail.peerId.toString(), event.detail.listenAddrs.map(addr => addr.toString()).slice(0, MAX_SYNC_REGISTRY_ADDRS))
+
+      // the side that dialled reconciles at once; the other waits for its interval (one session, not two)
+      if (event.detail.connection.direction === 'outbound') {
+        this.syncWith(event.detail.peerId)
+      }
+    }
+  }
+
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
+    this.known.delete(event.detail.toString())
+  }
+
+  constructor (init: SyncServiceInit) {
+    this.init = init
+    this.protocol = syncProtocol(init.network)
+    this.set = new SyncSet(() => init.index.records())
+  }
+
+  async start (): Promise<void> {
+    if (this.started) {
+      return
+    }
+
+    this.started = true
+    await this.init.libp2p.handle(this.protocol, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: 2 * MAX_SYNC_PEERS })
+    this.init.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.init.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.stopChanges = this.init.index.onChange(change => {
+      if (change.record !== undefined) {
+        const id = `${change.name}/${change.peerId}`
+        this.queuePush(id, this.receiving.get(id))
+      }
+    })
+    this.timer = setInterval(() => { this.syncAll() }, this.init.interval)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) {
+      return
+    }
+
+    this.started = false
+    clearInterval(this.timer)
+    clearTimeout(this.pushTimer)
+    this.stopChanges?.()
+    this.pending.clear()
+    this.again.clear()
+    this.controller.abort()
+    this.init.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.init.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.known.clear()
+    await this.init.libp2p.unhandle(this.protocol).catch(() => {})
+  }
+
+  /** What sync has done so far. */
+  syncStats (): SyncStats {
+    return { ...this.stats, peers: this.peers().length, records: this.init.index.size }
+  }
+
+  /** Connected peers that speak this network's sync protocol (at most {@link MAX_SYNC_PEERS}). */
+  peers (): PeerId[] {
+    const seen = new Map<string, PeerId>()
+
+    for (const connection of this.init.libp2p.getConnections()) {
+      const key = connection.remotePeer.toString()
+
+      if (connection.status === 'open' && !seen.has(key) && this.speaksSync(connection.remotePeer)) {
+        seen.set(key, connection.remotePeer)
+      }
+    }
+
+    return [...seen.values()].slice(0, MAX_SYNC_PEERS)
+  }
+
+  /** Reconciles with every connected peer registry now; resolves when done (failures are counted, not thrown). */
+  async syncNow (signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.peers().map(async peer => { await this.fullSession(peer, signal) }))
+  }
+
+  private syncAll (): void {
+    for (const peer of this.peers()) {
+      this.syncWith(peer)
+    }
+  }
+
+  /** Starts a full session with `peer`, or asks for one more after the one running. */
+  private syncWith (peer: PeerId): void {
+    const key = peer.toString()
+
+    if (this.running.has(key)) {
+      this.again.add(key)
+      return
+    }
+
+    void this.fullSession(peer).then(() => {
+      if (this.again.delete(key) && this.started) {
+        this.syncWith(peer)
+      }
+    })
+  }
+
+  private speaksSync (peer: PeerId): boolean {
+    return this.known.has(peer.toString())
+  }
+
+  private async fullSession (peer: PeerId, signal?: AbortSignal): Promise<void> {
+    const key = peer.toString()
+
+    if (!this.started || this.running.has(key)) {
+      return
+    }
+
+    this.running.add(key)
+
+    try {
+      await this.open(peer, signal)
+    } finally {
+      this.running.delete(key)
+    }
+  }
+
+  /** Runs the opening side of a session with `peer`; failures are logged and counted. */
+  private async open (peer: PeerId, signal?: AbortSignal, push?: Uint8Array[]): Promise<void> {
+    const combined = anySignal([this.controller.signal, AbortSignal.timeout(SYNC_SESSION_TIMEOUT), ...(signal === undefined ? [] : [signal])])
+    // every read, write and store of a session listens to it
+    setMaxListeners(Infinity, combined)
+
+    try {
+      await this.init.admit?.(peer, combined)
+      const stream = await this.init.libp2p.dialProtocol(peer, this.protocol, { signal: combined })
+
+      try {
+        this.count(await runInitiator(stream, this.session(peer), combined, push))
+      } catch (err) {
+        stream.abort(err as Error)
+        throw err
+      }
+    } catch (err) {
+      this.stats.failures++
+      this.init.log('sync with %p failed - %e', peer, err)
+    } finally {
+      combined.clear()
+    }
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const signal = anySignal([this.controller.signal, AbortSignal.timeout(SYNC_SESSION_TIMEOUT)])
+    setMaxListeners(Infinity, signal)
+
+    try {
+      if (this.init.authorize !== undefined && !(await this.init.authorize(connection))) {
+        throw new Error('the peer holds no registry credential of this network')
+      }
+
+      if (!this.known.has(connection.remotePeer.toString())) {
+        this.known.set(connection.remotePeer.toString(), [])
+      }
+      this.count(await runResponder(stream, this.session(connection.remotePeer), signal))
+    } catch (err) {
+      this.stats.failures++
+      this.init.log('sync from %p failed - %e', connection.remotePeer, err)
+      stream.abort(err as Error)
+    } finally {
+      signal.clear()
+    }
+  }
+
+  private session (peer: PeerId): SessionInit {
+    const { index, network, checkPublisher } = this.init
+    const from = peer.toString()
+    let learnt = 0
+
+    return {
+      snapshot: async () => this.set.snapshot(),
+      envelope: async id => {
+        const { name, peerId } = parseItemId(id)
+        const record = index.record(name, peerId)
+        return record === undefined ? undefined : (await index.envelopes([record]))[0]
+      },
+      accept: async (envelope, signal) => {
+        let id: string | undefined
+
+        try {
+          const record = await verifyRecord(envelope, { network, checkPublisher })
+          id = `${record.name}/${record.peerId}`
+          this.receiving.set(id, from)
+          await storeEnvelope({ network, index, checkPublisher }, envelope, signal, record)
+          return true
+        } catch (err) {
+          this.init.log.trace('refused a record from a peer registry - %e', err)
+          return false
+        } finally {
+          if (id !== undefined) {
+            this.receiving.delete(id)
+          }
+        }
+      },
+      registries: () => this.registries(),
+      onRegistries: registries => {
+        const self = this.init.libp2p.peerId.toString()
+
+        for (const registry of registries) {
+          if (learnt >= MAX_SYNC_PEERS) {
+            break
+          }
+
+          if (registry.id !== self && !this.known.has(registry.id)) {
+            learnt++
+            this.init.onRegistry?.(registry)
+          }
+        }
+      }
+    }
+  }
+
+  /** The peer registries connected now, with their addresses, to name to another. */
+  private registries (): SyncRegistry[] {
+    return this.peers().map(peer => ({
+      id: peer.toString(),
+      addrs: this.known.get(peer.toString()) ?? []
+    })).filter(registry => registry.addrs.length > 0)
+  }
+
+  private count (counts: SessionCounts): void {
+    this.stats.sessions++
+    this.stats.bytesSent += counts.bytesSent
+    this.stats.bytesReceived += counts.bytesReceived
+    this.stats.recordsSent += counts.recordsSent
+    this.stats.recordsReceived += counts.recordsReceived
+    this.stats.recordsRefused += counts.recordsRefused
+  }
+
+  private queuePush (id: string, from: string | undefined): void {
+    if (!this.started) {
+      return
+    }
+
+    this.pending.set(id, from)
+    this.pushTimer ??= setTimeout(() => {
+      this.pushTimer = undefined
+      void this.flushPush()
+    }, SYNC_PUSH_DELAY)
+  }
+
+  /** Sends the records accepted since the last push to every peer registry; too many at once, a full session instead. */
+  private async flushPush (): Promise<void> {
+    const ids = [...this.pending]
+    this.pending.clear()
+    const sources = new Set(ids.map(([, from]) => from))
+
+    if (ids.length > MAX_SYNC_RECORDS) {
+      // too many to push: a full session with each peer registry that did not send them
+      this.peers().filter(peer => !sources.has(peer.toString())).forEach(peer => { this.syncWith(peer) })
+      return
+    }
+
+    const envelopes: Array<{ envelope: Uint8Array, from?: string }> = []
+
+    for (const [id, from] of ids) {
+      const { name, peerId } = parseItemId(id)
+      const record = this.init.index.record(name, peerId)
+      const envelope = record === undefined ? undefined : (await this.init.index.envelopes([record]))[0]
+
+      if (envelope !== undefined) {
+        envelopes.push({ envelope, from })
+      }
+    }
+
+    await Promise.all(this.peers().map(async peer => {
+      const push = envelopes.filter(({ from }) => from !== peer.toString()).map(({ envelope }) => envelope)
+
+      if (push.length > 0) {
+        await this.open(peer, undefined, push)
+      }
+    }))
+  }
+}

@@ -1,0 +1,203 @@
+import { lpStream } from '@libp2p/utils'
+import { encodingLength } from 'uint8-varint'
+import { MAX_RECORD_BYTES } from '../constants.js'
+import { InvalidRecordError } from '../errors.js'
+import { MAX_SYNC_FRAME_BYTES, decodeSyncMessage, encodeSyncMessage } from '../protocol/sync-messages.js'
+import { Reconciler } from './reconciler.js'
+import type { SyncMessage, SyncRegistry } from '../protocol/sync-messages.js'
+import type { SyncSnapshot } from './sync-set.js'
+import type { Stream } from '@libp2p/interface'
+
+/** Most messages one side sends in a session (docs/PROTOCOL.md §17.3). */
+export const MAX_SYNC_ROUNDS = 256
+
+/** What a session asks its registry for. */
+export interface SessionInit {
+  snapshot(): Promise<SyncSnapshot>
+  envelope(id: string): Promise<Uint8Array | undefined>
+  /** Takes one record from the peer: verified and stored like any put; resolves false if refused. */
+  accept(envelope: Uint8Array, signal: AbortSignal): Promise<boolean>
+  /** The registries to name in this side's first message. */
+  registries(): SyncRegistry[]
+  /** Called with the registries the peer named. */
+  onRegistries(registries: SyncRegistry[]): void
+}
+
+/** What one session did, counted on this side. */
+export interface SessionCounts {
+  /** Messages this side sent. */
+  rounds: number
+  bytesSent: number
+  bytesReceived: number
+  recordsSent: number
+  recordsReceived: number
+  /** Records received and refused by this registry's rules. */
+  recordsRefused: number
+}
+
+type Frames = ReturnType<typeof lpStream>
+
+/** A session's stream, counting bytes both ways. */
+class SessionStream {
+  readonly counts: SessionCounts = { rounds: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
+  private readonly frames: Frames
+  private readonly init: SessionInit
+  private readonly signal: AbortSignal
+
+  constructor (stream: Stream, init: SessionInit, signal: AbortSignal) {
+    this.frames = lpStream(stream, { maxDataLength: Math.max(MAX_SYNC_FRAME_BYTES, MAX_RECORD_BYTES) })
+    this.init = init
+    this.signal = signal
+  }
+
+  async write (message: SyncMessage, envelopes: Uint8Array[]): Promise<void> {
+    const frames = [encodeSyncMessage(message), ...envelopes]
+
+    for (const frame of frames) {
+      this.counts.bytesSent += frame.byteLength + encodingLength(frame.byteLength)
+    }
+
+    await this.frames.writeV(frames, { signal: this.signal })
+    this.counts.rounds++
+    this.counts.recordsSent += envelopes.length
+  }
+
+  /** Reads one message and takes in its records; undefined when the other side closed. */
+  async read (): Promise<SyncMessage | undefined> {
+    let frame: Uint8Array
+
+    try {
+      frame = (await this.frames.read({ signal: this.signal })).subarray()
+    } catch (err) {
+      if ((err as Error).name === 'UnexpectedEOFError') {
+        return undefined
+      }
+
+      throw err
+    }
+
+    this.counts.bytesReceived += frame.byteLength + encodingLength(frame.byteLength)
+
+    if (frame.byteLength > MAX_SYNC_FRAME_BYTES) {
+      throw new InvalidRecordError(`A sync frame is at most ${MAX_SYNC_FRAME_BYTES} bytes`, { code: 'too-large' })
+    }
+
+    const message = decodeSyncMessage(frame)
+
+    const envelopes: Uint8Array[] = []
+
+    for (let i = 0; i < message.records; i++) {
+      const envelope = (await this.frames.read({ signal: this.signal })).subarray()
+      this.counts.bytesReceived += envelope.byteLength + encodingLength(envelope.byteLength)
+      envelopes.push(envelope)
+    }
+
+    // one at a time: the store quotas are checked against what is stored, so records taken together could pass a quota together
+    for (const envelope of envelopes) {
+      this.counts.recordsReceived++
+
+      if (envelope.byteLength > MAX_RECORD_BYTES || !(await this.init.accept(envelope, this.signal))) {
+        this.counts.recordsRefused++
+      }
+    }
+
+    if (message.registries !== undefined) {
+      this.init.onRegistries(message.registries)
+    }
+
+    return message
+  }
+}
+
+function isEmpty (message: SyncMessage): boolean {
+  return message.ranges.length === 0 && message.want.length === 0 && message.records === 0
+}
+
+/**
+ * Runs the opening side of a session on `stream`: reconciles everything
+ * (`push` undefined), or only sends `push` (records just accepted here).
+ * Resolves with what it did; the stream is closed.
+ */
+export async function runInitiator (stream: Stream, init: SessionInit, signal: AbortSignal, push?: Uint8Array[]): Promise<SessionCounts> {
+  const session = new SessionStream(stream, init, signal)
+  const reconciler = new Reconciler({ snapshot: await init.snapshot(), envelope: init.envelope })
+
+  if (push === undefined) {
+    reconciler.open()
+  }
+
+  let lastEmpty = false
+
+  for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+    const next = round === 0 && push !== undefined ? { message: { ranges: [], want: [], records: push.length }, envelopes: push } : await reconciler.next()
+
+    if (round === 0 && push === undefined) {
+      next.message.registries = init.registries()
+    }
+
+    if (round > 0 && lastEmpty && isEmpty(next.message)) {
+      break
+    }
+
+    await session.write(next.message, next.envelopes)
+    const answer = await session.read()
+
+    if (answer === undefined) {
+      throw new InvalidRecordError('The peer registry closed the sync stream before answering', { code: 'bad-request' })
+    }
+
+    reconciler.receive(answer)
+    lastEmpty = isEmpty(answer)
+  }
+
+  await stream.close({ signal })
+  return session.counts
+}
+
+/** Runs the answering side of a session on `stream` until the opener closes it; resolves with what it did. */
+export async function runResponder (stream: Stream, init: SessionInit, signal: AbortSignal): Promise<SessionCounts> {
+  const session = new SessionStream(stream, init, signal)
+  let reconciler: Reconciler | undefined
+
+  for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+    const message = await session.read()
+
+    if (message === undefined) {
+      break
+    }
+
+    // a message asking nothing (a node asking only for registries) needs no snapshot
+    reconciler ??= isEmpty(message) ? undefined : new Reconciler({ snapshot: await init.snapshot(), envelope: init.envelope })
+    reconciler?.receive(message)
+    const next: { message: SyncMessage, envelopes: Uint8Array[] } = reconciler === undefined ? { message: { ranges: [], want: [], records: 0 }, envelopes: [] } : await reconciler.next()
+
+    if (round === 0 && message.registries !== undefined) {
+      next.message.registries = init.registries()
+    }
+
+    await session.write(next.message, next.envelopes)
+  }
+
+  await stream.close({ signal })
+  return session.counts
+}
+
+/**
+ * Asks a registry which other registries of the network it knows, on the
+ * sync protocol's `stream` (docs/PROTOCOL.md §17.4): one message naming
+ * none, one answer. Resolves with the registries named (at most 16).
+ */
+export async function askRegistries (stream: Stream, signal: AbortSignal): Promise<SyncRegistry[]> {
+  let named: SyncRegistry[] = []
+  const session = new SessionStream(stream, {
+    snapshot: async () => { throw new Error('not used') },
+    envelope: async () => undefined,
+    accept: async () => false,
+    registries: () => [],
+    onRegistries: registries => { named = registries }
+  }, signal)
+  await session.write({ ranges: [], want: [], records: 0, registries: [] }, [])
+  await session.read()
+  await stream.close({ signal })
+  return named
+}
