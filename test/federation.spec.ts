@@ -175,6 +175,10 @@ describe('registry federation', function () {
       // the first registry takes the newer record from the second: sync ran both ways
       await eventually(async () => (await lookupAll(second, first.libp2p.peerId, first.network, 'rolled'))[0]?.seq === 2)
       await eventually(() => second.syncStats().recordsRefused >= 8)
+      // and the first registry was told why, with reason codes (docs/PROTOCOL.md §12)
+      await eventually(() => (first.syncStats().refusedByPeers.quota ?? 0) >= 7)
+      expect(first.syncStats().refusedByPeers).to.include({ quota: 7 })
+      expect(Object.keys(first.syncStats().refusedByPeers).filter(code => code !== 'quota')).to.have.length(1)
       const names = Object.fromEntries((await second.listServices({ ping: false, includeUnhealthy: true })).map(service => [service.name, service.instances.length]))
       expect(names).to.deep.equal({ crowded: 5, rolled: 1 })
       const rolled = await lookupAll(first, second.libp2p.peerId, first.network, 'rolled')

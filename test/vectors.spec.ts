@@ -15,6 +15,8 @@ import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { lookupProtocol, dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { verifyAttestation } from '../src/liveness/attestation.js'
 import { decodeLookupHeader, decodeLookupRequest, decodeServerFrame } from '../src/protocol/lookup-messages.js'
+import { decodeSyncMessage, encodeSyncMessage } from '../src/protocol/sync-messages.js'
+import { fingerprint, itemHash } from '../src/sync/sync-set.js'
 import { decodePutAnswer, encodePutAnswer } from '../src/protocol/put-messages.js'
 import { refusalOf } from '../src/protocol/refusals.js'
 import { recordKey, serviceCid } from '../src/records/keys.js'
@@ -373,6 +375,43 @@ describe('test vectors (docs/vectors)', function () {
         }
       } finally {
         await testnet.destroy()
+      }
+    })
+  })
+
+  describe('sync.json', () => {
+    it('item hashes and range fingerprints are what netget computes', async () => {
+      const { items, fingerprints } = await load('sync.json')
+      const hashed = await Promise.all(items.map(async (item: Json) => ({ id: item.id, seq: item.seq, hash: await itemHash(item.id, item.seq) })))
+
+      for (const [i, item] of items.entries()) {
+        expect(uint8ArrayToString(hashed[i].hash, 'base16'), item.id).to.equal(item.hash)
+      }
+
+      expect(items.map((item: Json) => item.id), 'items are sorted by id').to.deep.equal(items.map((item: Json) => item.id).sort())
+
+      for (const vector of fingerprints) {
+        expect(fingerprint(hashed.filter(item => vector.ids.includes(item.id))), vector.description).to.equal(vector.fp)
+      }
+
+      expect(fingerprints[0].fp).to.equal('0'.repeat(32))
+    })
+
+    it('valid and tolerated messages decode as stated, netget encodes the valid ones byte for byte; malformed ones are refused', async () => {
+      const { messages } = await load('sync.json')
+
+      for (const vector of messages.valid) {
+        expect(plain(decodeSyncMessage(body(vector.frames[0]))), vector.description).to.deep.equal(vector.message)
+        expect(uint8ArrayToString(encodeSyncMessage(vector.message), 'base16'), vector.description).to.equal(uint8ArrayToString(body(vector.frames[0]), 'base16'))
+        expect(vector.frames.length - 1, vector.description).to.equal(vector.message.records)
+      }
+
+      for (const vector of messages.tolerated) {
+        expect(plain(decodeSyncMessage(body(vector.frame))), vector.description).to.deep.equal(vector.message)
+      }
+
+      for (const vector of messages.malformed) {
+        expect(refusalOf(await rejectionOf((async () => decodeSyncMessage(body(vector.frame)))())).code, vector.description).to.equal(vector.code)
       }
     })
   })

@@ -2,6 +2,7 @@ import { dhtKeys, keys } from './keys.js'
 import { liveness } from './liveness.js'
 import { lookup } from './lookup.js'
 import { records } from './records.js'
+import { sync } from './sync.js'
 import { trust } from './trust.js'
 import type { VectorGenerator } from './common.js'
 
@@ -14,4 +15,4 @@ export type { VectorFile, VectorGenerator } from './common.js'
  * list it here, add its checks to test/vectors.spec.ts, and run
  * `node dist/scripts/vectors.js --write`.
  */
-export const VECTOR_GENERATORS: VectorGenerator[] = [keys, dhtKeys, records, lookup, trust, liveness]
+export const VECTOR_GENERATORS: VectorGenerator[] = [keys, dhtKeys, records, lookup, trust, liveness, sync]

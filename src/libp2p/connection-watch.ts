@@ -1,5 +1,8 @@
 import { TimeoutError } from '@libp2p/interface'
 import { CONNECTION_WATCH_INTERVAL } from '../constants.js'
+
+/** yamux's own keep-alive interval under the watch, in ms: a day (its first ping, as the connection opens, is what is kept). */
+const YAMUX_KEEP_ALIVE_INTERVAL = 24 * 60 * 60_000
 import type { YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import type { ComponentLogger, Logger, MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
@@ -116,11 +119,14 @@ export class ConnectionWatch {
 
 /**
  * Wraps yamux so each connection's muxer is watched by `watch`; yamux's own
- * keep-alive is turned off (the watch pings instead).
+ * periodic keep-alive is made daily (the watch pings instead). It is not
+ * turned off: yamux 8.0.1 sends its first keep-alive ping as the connection
+ * opens, and without it a burst of writes on a new stream can stall for
+ * good (1,000 concurrent channel sends did, in test/channel.spec.ts).
  */
 export function watchMuxers (yamux: (init?: YamuxMuxerInit) => (components: { logger: ComponentLogger }) => StreamMuxerFactory<PingableMuxer>, watch: ConnectionWatch): (components: { logger: ComponentLogger }) => StreamMuxerFactory<PingableMuxer> {
   return components => {
-    const factory = yamux({ enableKeepAlive: false })(components)
+    const factory = yamux({ keepAliveInterval: YAMUX_KEEP_ALIVE_INTERVAL })(components)
     return {
       protocol: factory.protocol,
       createStreamMuxer: (transport: MessageStream) => {

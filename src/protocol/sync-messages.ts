@@ -2,6 +2,8 @@ import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { InvalidRecordError } from '../errors.js'
 import { isPlainObject } from '../records/record.js'
+import { isRefusalCode } from './refusals.js'
+import type { RefusalCode } from '../errors.js'
 
 /**
  * The messages of the registry sync protocol (`/netget/<network>/sync/1.0.0`,
@@ -64,6 +66,12 @@ export interface SyncMessage {
    * answerer names its own in its first answer if the opener's carried the field.
    */
   registries?: SyncRegistry[]
+  /**
+   * The records of the other side's previous message this side refused: each
+   * one's position among that message's records (from 0) and the reason code
+   * of docs/PROTOCOL.md §12. Left out when none was refused.
+   */
+  refused?: Array<[position: number, code: RefusalCode]>
 }
 
 /** Encodes a message's JSON frame. */
@@ -99,7 +107,20 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
     throw badRequest(`"registries" lists at most ${MAX_SYNC_REGISTRIES} registries, each {"id": peer ID, "addrs": [at most ${MAX_SYNC_REGISTRY_ADDRS} multiaddrs]}`)
   }
 
-  return { ranges: ranges.map(decodeRange), want: want as string[], records: records as number, ...(registries === undefined ? {} : { registries: registries as SyncRegistry[] }) }
+  const { refused } = message
+
+  if (refused !== undefined && (!Array.isArray(refused) || refused.length > MAX_SYNC_RECORDS || !refused.every(isRefusal))) {
+    throw badRequest(`"refused" lists at most ${MAX_SYNC_RECORDS} [position 0..${MAX_SYNC_RECORDS - 1}, reason code] pairs (a code: lowercase letters and "-", at most 64)`)
+  }
+
+  return {
+    ranges: ranges.map(decodeRange),
+    want: want as string[],
+    records: records as number,
+    ...(registries === undefined ? {} : { registries: registries as SyncRegistry[] }),
+    // a code this version does not know counts as `internal` (docs/PROTOCOL.md §12)
+    ...(refused === undefined ? {} : { refused: (refused as Array<[number, string]>).map(([position, code]) => [position, isRefusalCode(code) ? code : 'internal']) })
+  }
 }
 
 function decodeRange (range: unknown): SyncRange {
@@ -126,6 +147,10 @@ function decodeRange (range: unknown): SyncRange {
 
 function isId (id: unknown): id is string {
   return typeof id === 'string' && id.length <= MAX_SYNC_ID_LENGTH && id.indexOf('/') > 0
+}
+
+function isRefusal (refusal: unknown): boolean {
+  return Array.isArray(refusal) && refusal.length === 2 && Number.isSafeInteger(refusal[0]) && refusal[0] >= 0 && refusal[0] < MAX_SYNC_RECORDS && typeof refusal[1] === 'string' && /^[a-z][a-z-]{0,63}$/.test(refusal[1])
 }
 
 function isRegistry (registry: unknown): registry is SyncRegistry {

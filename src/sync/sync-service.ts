@@ -2,12 +2,14 @@ import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
 import { MAX_SYNC_PEERS, SYNC_PUSH_DELAY, SYNC_SESSION_TIMEOUT } from '../constants.js'
 import { syncProtocol } from '../protocol/ids.js'
+import { refusalOf } from '../protocol/refusals.js'
 import { MAX_SYNC_RECORDS, MAX_SYNC_REGISTRY_ADDRS } from '../protocol/sync-messages.js'
 import { verifyRecord } from '../records/verify.js'
 import { storeEnvelope } from '../registry/record-intake.js'
 import { SyncSet, parseItemId } from './sync-set.js'
 import { runInitiator, runResponder } from './sync-session.js'
 import type { SessionCounts, SessionInit } from './sync-session.js'
+import type { RefusalCode } from '../errors.js'
 import type { SyncRegistry } from '../protocol/sync-messages.js'
 import type { RecordIndex } from '../registry/record-index.js'
 import type { RecordIntake } from '../registry/record-intake.js'
@@ -48,6 +50,8 @@ export interface SyncStats {
   recordsReceived: number
   /** Records received from peer registries and refused by this registry's rules. */
   recordsRefused: number
+  /** Records sent to peer registries that they said they refused, by reason code (docs/PROTOCOL.md §12). */
+  refusedByPeers: Partial<Record<RefusalCode, number>>
   /** Peer registries connected now (peers that speak the sync protocol). */
   peers: number
   /** Records this registry holds now (withdrawals included, expired ones until pruned). */
@@ -69,7 +73,7 @@ export class SyncService implements Startable {
   private readonly protocol: string
   private readonly set: SyncSet
   private readonly controller = new AbortController()
-  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
+  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeers: {} }
   /** Peers a full session runs with now, and those asked for another once it ends. */
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
@@ -273,10 +277,10 @@ export class SyncService implements Startable {
           id = `${record.name}/${record.peerId}`
           this.receiving.set(id, from)
           await storeEnvelope({ network, index, checkPublisher }, envelope, signal, record)
-          return true
+          return undefined
         } catch (err) {
           this.init.log.trace('refused a record from a peer registry - %e', err)
-          return false
+          return refusalOf(err).code
         } finally {
           if (id !== undefined) {
             this.receiving.delete(id)
@@ -316,6 +320,10 @@ export class SyncService implements Startable {
     this.stats.recordsSent += counts.recordsSent
     this.stats.recordsReceived += counts.recordsReceived
     this.stats.recordsRefused += counts.recordsRefused
+
+    for (const [code, count] of Object.entries(counts.refusedByPeer) as Array<[RefusalCode, number]>) {
+      this.stats.refusedByPeers[code] = (this.stats.refusedByPeers[code] ?? 0) + count
+    }
   }
 
   private queuePush (id: string, from: string | undefined): void {

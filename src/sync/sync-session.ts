@@ -6,6 +6,7 @@ import { MAX_SYNC_FRAME_BYTES, decodeSyncMessage, encodeSyncMessage } from '../p
 import { Reconciler } from './reconciler.js'
 import type { SyncMessage, SyncRegistry } from '../protocol/sync-messages.js'
 import type { SyncSnapshot } from './sync-set.js'
+import type { RefusalCode } from '../errors.js'
 import type { Stream } from '@libp2p/interface'
 
 /** Most messages one side sends in a session (docs/PROTOCOL.md §17.3). */
@@ -15,8 +16,8 @@ export const MAX_SYNC_ROUNDS = 256
 export interface SessionInit {
   snapshot(): Promise<SyncSnapshot>
   envelope(id: string): Promise<Uint8Array | undefined>
-  /** Takes one record from the peer: verified and stored like any put; resolves false if refused. */
-  accept(envelope: Uint8Array, signal: AbortSignal): Promise<boolean>
+  /** Takes one record from the peer: verified and stored like any put; resolves with the reason code if refused (docs/PROTOCOL.md §12), undefined if stored. */
+  accept(envelope: Uint8Array, signal: AbortSignal): Promise<RefusalCode | undefined>
   /** The registries to name in this side's first message. */
   registries(): SyncRegistry[]
   /** Called with the registries the peer named. */
@@ -33,13 +34,17 @@ export interface SessionCounts {
   recordsReceived: number
   /** Records received and refused by this registry's rules. */
   recordsRefused: number
+  /** Records this side sent that the peer said it refused, by reason code. */
+  refusedByPeer: Partial<Record<RefusalCode, number>>
 }
 
 type Frames = ReturnType<typeof lpStream>
 
 /** A session's stream, counting bytes both ways. */
 class SessionStream {
-  readonly counts: SessionCounts = { rounds: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0 }
+  readonly counts: SessionCounts = { rounds: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeer: {} }
+  /** This side's refusals of the records of the message read last, told in the next message written. */
+  private refusals: Array<[number, RefusalCode]> = []
   private readonly frames: Frames
   private readonly init: SessionInit
   private readonly signal: AbortSignal
@@ -51,6 +56,11 @@ class SessionStream {
   }
 
   async write (message: SyncMessage, envelopes: Uint8Array[]): Promise<void> {
+    if (this.refusals.length > 0) {
+      message.refused = this.refusals
+      this.refusals = []
+    }
+
     const frames = [encodeSyncMessage(message), ...envelopes]
 
     for (const frame of frames) {
@@ -93,12 +103,18 @@ class SessionStream {
     }
 
     // one at a time: the store quotas are checked against what is stored, so records taken together could pass a quota together
-    for (const envelope of envelopes) {
+    for (const [position, envelope] of envelopes.entries()) {
       this.counts.recordsReceived++
+      const code = envelope.byteLength > MAX_RECORD_BYTES ? 'too-large' : await this.init.accept(envelope, this.signal)
 
-      if (envelope.byteLength > MAX_RECORD_BYTES || !(await this.init.accept(envelope, this.signal))) {
+      if (code !== undefined) {
         this.counts.recordsRefused++
+        this.refusals.push([position, code])
       }
+    }
+
+    for (const [, code] of message.refused ?? []) {
+      this.counts.refusedByPeer[code] = (this.counts.refusedByPeer[code] ?? 0) + 1
     }
 
     if (message.registries !== undefined) {
@@ -192,7 +208,7 @@ export async function askRegistries (stream: Stream, signal: AbortSignal): Promi
   const session = new SessionStream(stream, {
     snapshot: async () => { throw new Error('not used') },
     envelope: async () => undefined,
-    accept: async () => false,
+    accept: async () => 'bad-request',
     registries: () => [],
     onRegistries: registries => { named = registries }
   }, signal)
