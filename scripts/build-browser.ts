@@ -27,12 +27,15 @@ export interface BrowserBuild {
   ms: number
 }
 
-/** Builds the bundle and returns its size; throws if it pulled in Node-only code. */
-export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.browser.js')): Promise<BrowserBuild> {
+/**
+ * Bundles one compiled entry for browsers (a minified IIFE), rejects it if
+ * `misplaced` names any of its inputs, writes it to `out`, returns its size.
+ */
+async function bundle (entry: string, banner: string, out: string, misplaced: (inputs: string[]) => string | undefined): Promise<BrowserBuild> {
   const started = performance.now()
   const result = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, 'dist', 'src', 'browser', 'global.js')],
+    entryPoints: [join(ROOT, entry)],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -42,12 +45,12 @@ export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.brows
     write: false,
     metafile: true,
     logLevel: 'warning',
-    banner: { js: '/* netget browser build - defines the global Netget. MIT licence; bundled dependencies keep their licences (see node_modules). */' }
+    banner: { js: banner }
   })
-  const nodeOnly = Object.keys(result.metafile.inputs).filter(input => input.startsWith('node:') || input.includes('(disabled)') || /node_modules\/(ws|datastore-level|@libp2p\/tcp)\//.test(input))
+  const problem = misplaced(Object.keys(result.metafile.inputs))
 
-  if (nodeOnly.length > 0) {
-    throw new Error(`The browser bundle pulled in Node-only code: ${nodeOnly.join(', ')}; map it in package.json "browser"`)
+  if (problem !== undefined) {
+    throw new Error(problem)
   }
 
   const code = result.outputFiles[0].contents
@@ -55,32 +58,20 @@ export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.brows
   return { path: out, bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, ms: performance.now() - started }
 }
 
+/** Builds the bundle and returns its size; throws if it pulled in Node-only code. */
+export async function buildBrowserBundle (out = join(ROOT, 'dist', 'netget.browser.js')): Promise<BrowserBuild> {
+  return bundle('dist/src/browser/global.js', '/* netget browser build - defines the global Netget. MIT licence; bundled dependencies keep their licences (see node_modules). */', out, inputs => {
+    const nodeOnly = inputs.filter(input => input.startsWith('node:') || input.includes('(disabled)') || /node_modules\/(ws|datastore-level|@libp2p\/tcp)\//.test(input))
+    return nodeOnly.length === 0 ? undefined : `The browser bundle pulled in Node-only code: ${nodeOnly.join(', ')}; map it in package.json "browser"`
+  })
+}
+
 /** Builds the dashboard's script and returns its size; throws if it pulled in more than the dashboard's own modules. */
 export async function buildDashboardBundle (out = join(ROOT, 'dist', 'dashboard.js')): Promise<BrowserBuild> {
-  const started = performance.now()
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, 'dist', 'src', 'http', 'dashboard', 'main.js')],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    metafile: true,
-    logLevel: 'warning',
-    banner: { js: '/* netget registry dashboard. MIT licence. */' }
+  return bundle('dist/src/http/dashboard/main.js', '/* netget registry dashboard. MIT licence. */', out, inputs => {
+    const foreign = inputs.filter(input => !input.startsWith('dist/src/http/dashboard/'))
+    return foreign.length === 0 ? undefined : `The dashboard script pulled in ${foreign.join(', ')}: it may import only src/http/dashboard/ (types excepted)`
   })
-  const foreign = Object.keys(result.metafile.inputs).filter(input => !input.startsWith('dist/src/http/dashboard/'))
-
-  if (foreign.length > 0) {
-    throw new Error(`The dashboard script pulled in ${foreign.join(', ')}: it may import only src/http/dashboard/ (types excepted)`)
-  }
-
-  const code = result.outputFiles[0].contents
-  await writeFile(out, code)
-  return { path: out, bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, ms: performance.now() - started }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
