@@ -85,7 +85,7 @@ export class SyncService implements Startable {
   private timer?: ReturnType<typeof setInterval>
   private stopChanges?: () => void
   private started = false
-  /** Connected peers seen to speak the sync protocol (identify told, or they opened a session): bounded by the connections. */
+  /** Connected peers that speak the sync protocol (identify told): bounded by the connections. */
   private readonly known = new Map<string, string[]>()
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     if (event.detail.protocols.includes(this.protocol)) {
@@ -244,9 +244,7 @@ export class SyncService implements Startable {
         throw new Error('the peer holds no registry credential of this network')
       }
 
-      if (!this.known.has(connection.remotePeer.toString())) {
-        this.known.set(connection.remotePeer.toString(), [])
-      }
+      // a peer is taken for a registry from identify's protocol list only: nodes that are not registries ask for the registry list on this protocol too
       this.count(await runResponder(stream, this.session(connection.remotePeer), signal))
     } catch (err) {
       this.stats.failures++
