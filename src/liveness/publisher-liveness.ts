@@ -57,6 +57,12 @@ interface Measured {
   /** The signature under way, if any. */
   signing?: Promise<void>
   pinging: boolean
+  /**
+   * A status change not told to `onChange` yet: set with the change, cleared
+   * when a signature of it (or of a later measurement) is told, so a newer
+   * measurement signed before it cannot swallow the change.
+   */
+  untold?: boolean
 }
 
 /**
@@ -225,6 +231,7 @@ export class PublisherLiveness {
     }
 
     const version = ++measured.version
+    measured.untold = measured.untold === true || notify
 
     try {
       const envelope = await sealAttestation({
@@ -241,7 +248,8 @@ export class PublisherLiveness {
       if (this.publishers.get(peerId) === measured && measured.version === version) {
         measured.envelope = envelope
 
-        if (notify) {
+        if (measured.untold === true) {
+          measured.untold = false
           this.init.onChange?.(peerId, envelope)
         }
       }
