@@ -141,6 +141,31 @@ export const SERVICE_MAX_CONNECTIONS = 300
 /** Concurrent ping streams per connection (libp2p's default of 1–2 collides with kad-dht). */
 export const PING_MAX_STREAMS = 8
 
+/**
+ * Time between two muxer-level pings of a connection, in ms (see
+ * `ConnectionWatch`); a ping unanswered for this long closes the connection,
+ * so a dead one is closed 10–20 s after it went silent.
+ */
+export const CONNECTION_WATCH_INTERVAL = 10_000
+
+/** The libp2p ping protocol id. */
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+
+/** Bytes of one libp2p ping (and of its echo). */
+export const PING_LENGTH = 32
+
+/**
+ * How long netget's ping handler keeps one inbound ping stream open, in ms:
+ * longer than any sensible `healthInterval`, so a peer can ping on one warm
+ * stream (see `WarmPings`); @libp2p/ping's default is 10 s. The streams per
+ * connection stay bounded by {@link PING_MAX_STREAMS}, and yamux closes a
+ * stream idle for 120 s anyway.
+ */
+export const PING_STREAM_TIMEOUT = 300_000
+
+/** How long closing a one-off ping stream may take, in ms, before it is reset. */
+export const PING_CLOSE_TIMEOUT = 2_000
+
 /** Environment variable naming a bootstrap file to use instead of the default. */
 export const BOOTSTRAP_FILE_ENV = 'NETGET_BOOTSTRAP'
 

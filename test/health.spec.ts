@@ -144,4 +144,23 @@ describe('health', () => {
     expect(rtt).to.be.a('number').and.greaterThan(0)
     expect(Number.isInteger(rtt)).to.equal(false)
   })
+
+  it('pings a peer again on the same kept ping stream', async () => {
+    const a = testnet.createNode({ metadata: { name: 'a' } })
+    await a.start()
+    const b = testnet.createNode()
+    await b.ping(a.multiaddrs[0])
+    const pingStreams = (): string[] => b.libp2p.getConnections(a.libp2p.peerId)
+      .flatMap(connection => connection.streams)
+      .filter(stream => stream.protocol === '/ipfs/ping/1.0.0' && stream.status === 'open')
+      .map(stream => stream.id)
+    const first = pingStreams()
+    expect(first).to.have.length(1)
+
+    for (let i = 0; i < 3; i++) {
+      expect(await b.ping(a.multiaddrs[0])).to.be.a('number').and.greaterThan(0)
+    }
+
+    expect(pingStreams()).to.deep.equal(first)
+  })
 })

@@ -58,6 +58,8 @@ export interface TcpRelay {
   hold(): void
   /** Sends what was held back, in order, and stops holding. */
   release(): void
+  /** From now on drops every byte either way and keeps every socket open: a black-holed path (no FIN, no RST). */
+  blackHole(): void
   /** Resolves once {@link TcpRelay.accepted} reaches `count`; rejects after `timeout` ms. */
   acceptedAtLeast(count: number, timeout?: number): Promise<void>
   /** Stops listening and closes every connection. */
@@ -72,6 +74,7 @@ export async function startTcpRelay (targetPort: number): Promise<TcpRelay> {
   let accepted = 0
   let cut = false
   let holding = false
+  let dropping = false
 
   const server = createServer(client => {
     accepted++
@@ -96,8 +99,16 @@ export async function startTcpRelay (targetPort: number): Promise<TcpRelay> {
     }
     client.on('error', close).on('close', close)
     target.on('error', close).on('close', close)
-    client.pipe(target)
+    client.on('data', (chunk: Buffer) => {
+      if (!dropping) {
+        target.write(chunk)
+      }
+    })
     target.on('data', (chunk: Buffer) => {
+      if (dropping) {
+        return
+      }
+
       if (holding) {
         held.push(() => { client.write(chunk) })
       } else {
@@ -125,6 +136,10 @@ export async function startTcpRelay (targetPort: number): Promise<TcpRelay> {
     release () {
       holding = false
       held.splice(0).forEach(send => { send() })
+    },
+    blackHole () {
+      dropping = true
+      held.splice(0)
     },
     async acceptedAtLeast (count, timeout = 10_000) {
       if (accepted >= count) {

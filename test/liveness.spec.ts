@@ -1,15 +1,18 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { expect } from 'chai'
+import { PING_PROTOCOL } from '../src/constants.js'
 import { sealAttestation } from '../src/index.js'
 import { createTestnet } from '../src/testing/index.js'
 import { rejectionOf } from './helpers.js'
 import type { Netget } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
+import type { PublisherLiveness } from '../src/liveness/publisher-liveness.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** The parts of a running registry these tests reach into: its key, and what its lookup server attaches to answers. */
 interface RegistryInternals {
-  runtime: { run: { privateKey: PrivateKey, lookupServer: { init: { attestation(peerId: string): unknown } } } }
+  runtime: { run: { privateKey: PrivateKey, lookupServer: { init: { attestation(peerId: string): unknown } }, liveness: PublisherLiveness } }
 }
 
 function internals (registry: Netget): RegistryInternals['runtime']['run'] {
@@ -36,6 +39,27 @@ describe('registry-attested liveness', () => {
     expect(instance.health.registries).to.deep.equal([testnet.registries[0].peerId])
     expect(instance.health.lastSeen).to.be.a('number')
     expect(client.libp2p.getConnections().map(connection => connection.remotePeer.toString())).to.not.include(service.peerId)
+  })
+
+  it('measures a connected publisher on one warm ping stream: alive with an RTT, the same stream over many intervals', async () => {
+    const service = testnet.createNode({ metadata: { name: 'api' } })
+    await service.registerWithNetwork()
+    const registry = testnet.registries[0]
+    const { liveness } = internals(registry)
+    const [connection] = registry.libp2p.getConnections(peerIdFromString(service.peerId))
+    const pingStreams = (): string[] => connection.streams.filter(stream => stream.protocol === PING_PROTOCOL && stream.direction === 'outbound').map(stream => stream.id)
+    // the testnet's health interval is 200 ms: 5 pings a second
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    const first = pingStreams()
+    const before = liveness.measurement(service.peerId)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const after = liveness.measurement(service.peerId)
+
+    expect(first).to.have.length(1)
+    expect(pingStreams()).to.deep.equal(first)
+    expect(after).to.include({ status: 'alive' })
+    expect(after?.rttMs).to.be.a('number').and.be.above(0)
+    expect(after?.measuredAt).to.be.above(before?.measuredAt ?? Infinity)
   })
 
   it('ignores a forged attestation, an expired one, and one signed by a registry the reader does not trust', async () => {

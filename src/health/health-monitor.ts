@@ -7,6 +7,7 @@ import { AddressClaimedError } from '../errors.js'
 import { transportAddress, withPeerId } from './addresses.js'
 import { isLocalRefusal } from './local-refusal.js'
 import { Slots } from './slots.js'
+import { WarmPings } from './warm-ping.js'
 import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -73,7 +74,9 @@ export function healthWindow (interval: number, timeout: number, failureThreshol
 /**
  * Measures instance health with libp2p ping. On every tick (each `interval`)
  * each tracked instance without a ping in flight is pinged, each ping
- * bounded by a timeout, so a slow instance never delays the others. An
+ * bounded by a timeout, so a slow instance never delays the others. Pings go
+ * on one warm stream per instance while its connection stays open
+ * ({@link WarmPings}). An
  * instance that never answered is unhealthy after its first failure; one that
  * answered before after `failureThreshold` failures in a row (see
  * {@link healthWindow}). One success makes it healthy again. An instance is
@@ -103,6 +106,8 @@ export class HealthMonitor<T extends Trackable> {
   private readonly controller = new AbortController()
   private running = false
   private readonly slots: Slots
+  /** One kept ping stream per pinged instance whose connection stays open. */
+  private readonly warm = new WarmPings()
   /** Tracked records listing each transport address (no `/p2p/`). */
   private readonly claims = new Map<string, Set<string>>()
   /** Who answered at a transport address when it was last probed or dialled. */
@@ -132,6 +137,7 @@ export class HealthMonitor<T extends Trackable> {
     clearInterval(this.timer)
     this.timer = undefined
     this.controller.abort()
+    this.warm.stop()
   }
 
   /**
@@ -183,6 +189,7 @@ export class HealthMonitor<T extends Trackable> {
     if (entry !== undefined) {
       this.tracked.delete(peerId)
       this.unclaim(entry.instance)
+      this.warm.drop(peerId)
     }
   }
 
@@ -273,13 +280,19 @@ export class HealthMonitor<T extends Trackable> {
       setMaxListeners(Infinity, signal)
       const peerId = peerIdFromString(entry.instance.peerId)
 
-      if (libp2p.getConnections(peerId).length === 0) {
+      let connection = libp2p.getConnections(peerId).find(open => open.status === 'open')
+
+      if (connection === undefined) {
         await this.connect(entry.instance, signal)
+        connection = libp2p.getConnections(peerId).find(open => open.status === 'open')
       }
 
+      // no open connection to keep a stream on (the dial went through another peer ID's claim): a one-off ping
       const started = performance.now()
-      await libp2p.services.ping.ping(peerId, { signal })
-      entry.health = { status: 'healthy', rttMs: performance.now() - started, lastSeen: Date.now(), failures: 0 }
+      const rttMs = connection === undefined
+        ? await libp2p.services.ping.ping(peerId, { signal }).then(() => performance.now() - started)
+        : await this.warm.ping(connection, signal)
+      entry.health = { status: 'healthy', rttMs, lastSeen: Date.now(), failures: 0 }
       entry.writtenOff = undefined
       this.learnOwner(peerId)
     } catch (err) {

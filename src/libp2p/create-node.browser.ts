@@ -7,14 +7,16 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
+import { logger } from '@libp2p/logger'
 import { createLibp2p } from 'libp2p'
+import { ConnectionWatch, watchMuxers } from './connection-watch.js'
 import { netgetServices } from './services.js'
 import { UnsupportedOperationError } from '../errors.js'
 import type { CreateNodeInit, NetgetLibp2p, NetgetServices } from './create-node.js'
 
 export type { CreateNodeInit, NetgetLibp2p, NetgetServices }
 
-/** Creates (without starting) a browser netget peer: WebSockets, Noise, Yamux, identify, ping and a client-mode kad-dht. */
+/** Creates (without starting) a browser netget peer: WebSockets, Noise, Yamux (connections watched by yamux pings), identify, ping and a client-mode kad-dht. */
 export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
   if (init.dhtServer || init.listen.length > 0) {
     throw new UnsupportedOperationError('A browser peer cannot listen or be a DHT server: it dials out over WebSockets only')
@@ -26,7 +28,8 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     addresses: { listen: [] },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [watchMuxers(yamux, new ConnectionWatch({ interval: init.connectionWatchInterval, log: logger('netget:connection-watch') }))],
+    connectionMonitor: { enabled: false },
     connectionGater: init.connectionGater,
     connectionManager: {
       maxConnections: Math.min(init.maxConnections, 100),

@@ -5,6 +5,7 @@ import { webSockets } from '@libp2p/websockets'
 import { logger } from '@libp2p/logger'
 import { createLibp2p } from 'libp2p'
 import { DEFAULT_INBOUND_UPGRADE_TIMEOUT, MAX_PENDING_INBOUND, MAX_PENDING_INBOUND_PER_IP } from '../constants.js'
+import { ConnectionWatch, watchMuxers } from './connection-watch.js'
 import { PendingInboundLimit } from './pending-inbound.js'
 import { netgetServices } from './services.js'
 import type { NetgetServicesInit } from './services.js'
@@ -58,6 +59,12 @@ export interface CreateNodeInit {
    * @default MAX_PENDING_INBOUND_PER_IP (128)
    */
   maxPendingInboundPerIp?: number
+  /**
+   * Time between two muxer pings of each connection, in ms; one unanswered
+   * for this long closes the connection (see `ConnectionWatch`).
+   * @default CONNECTION_WATCH_INTERVAL (10,000)
+   */
+  connectionWatchInterval?: number
   /** The libp2p stack's metrics (`@libp2p/prometheus-metrics`). @default none */
   metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
@@ -65,7 +72,9 @@ export interface CreateNodeInit {
 /**
  * Creates (without starting) the libp2p node of a netget peer: TCP and
  * WebSockets, Noise, Yamux, identify, ping and the network's own kad-dht with
- * netget's validator and selector.
+ * netget's validator and selector. Dead connections are found by a
+ * {@link ConnectionWatch} (yamux ping frames) instead of libp2p's connection
+ * monitor (a new ping stream per connection every 10 s).
  */
 export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetLibp2p> {
   // every address together: one address may hold at most half of it
@@ -87,7 +96,8 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
     transports: [tcp(), webSockets()],
     connectionGater: pending.gater(init.connectionGater),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [watchMuxers(yamux, new ConnectionWatch({ interval: init.connectionWatchInterval, log: logger('netget:connection-watch') }))],
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: init.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold,

@@ -1,7 +1,7 @@
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
-import { PING_MAX_STREAMS } from '../constants.js'
+import { PING_MAX_STREAMS, PING_STREAM_TIMEOUT } from '../constants.js'
 import { KEY_NAMESPACE } from '../records/keys.js'
 import { createRecordValidator, selectRecord } from '../records/validator.js'
 import { dhtDatastorePrefix, dhtProtocol } from '../protocol/ids.js'
@@ -34,7 +34,8 @@ export interface NetgetServicesInit {
 
 /**
  * The libp2p services of every netget peer, in Node and in browsers:
- * identify, ping (with room for kad-dht's and health checks' streams) and the
+ * identify, ping (with room for kad-dht's and health checks' streams, each
+ * inbound one open up to `PING_STREAM_TIMEOUT` for pings on warm streams) and the
  * network's own kad-dht with netget's validator and selector. kad's inbound
  * streams are handled inside a delivery context (`delivery-context.ts`), so
  * the validator and the datastore's write path know which connection
@@ -45,7 +46,8 @@ export function netgetServices (init: NetgetServicesInit) {
 
   return {
     identify: identify(),
-    ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS }),
+    // a long handler timeout: health checks and liveness ping on one warm stream
+    ping: ping({ maxInboundStreams: PING_MAX_STREAMS, maxOutboundStreams: PING_MAX_STREAMS, timeout: PING_STREAM_TIMEOUT }),
     dht: gateStreams(withDeliveries(kadDHT({
       protocol: dhtProtocol(init.network),
       datastorePrefix,

@@ -3,14 +3,15 @@ import { MAX_ATTESTATION_TTL, RTT_SMOOTHING } from '../constants.js'
 import { healthWindow } from '../health/health-monitor.js'
 import { isLocalRefusal } from '../health/local-refusal.js'
 import { Slots } from '../health/slots.js'
+import { WarmPings } from '../health/warm-ping.js'
 import { sealAttestation } from './attestation.js'
 import type { Attestation } from './attestation.js'
-import type { NetgetLibp2p, NetgetServices } from '../libp2p/create-node.js'
+import type { NetgetLibp2p } from '../libp2p/create-node.js'
 import type { NetgetMetrics } from '../metrics/index.js'
 import type { Connection, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** The parts of libp2p a registry measures its publishers with. */
-export type LivenessComponents = Pick<NetgetLibp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'> & { services: Pick<NetgetServices, 'ping'> }
+export type LivenessComponents = Pick<NetgetLibp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>
 
 /** What a {@link PublisherLiveness} needs. */
 export interface PublisherLivenessInit {
@@ -68,7 +69,8 @@ interface Measured {
 /**
  * A registry's measure of the liveness of the publishers whose records it
  * holds and that connect to it: `alive` while the publisher is connected and answers libp2p pings
- * over that connection (one every `interval`), `down` at once when its last
+ * over that connection (one every `interval`, on one warm ping stream per
+ * publisher: see {@link WarmPings}), `down` at once when its last
  * connection closes, or after `failureThreshold` failed pings in a row. Each
  * measurement is signed as an {@link Attestation} valid for
  * {@link attestationTtl}; lookup answers carry the latest one (see
@@ -81,6 +83,7 @@ export class PublisherLiveness {
   private readonly init: PublisherLivenessInit
   private readonly publishers = new Map<string, Measured>()
   private readonly slots: Slots
+  private readonly warm = new WarmPings()
   private readonly controller = new AbortController()
   private timer?: ReturnType<typeof setInterval>
   private readonly ttl: number
@@ -109,6 +112,7 @@ export class PublisherLiveness {
     clearInterval(this.timer)
     this.timer = undefined
     this.controller.abort()
+    this.warm.stop()
     this.init.libp2p.removeEventListener('connection:open', this.onOpen)
     this.init.libp2p.removeEventListener('connection:close', this.onClose)
     this.publishers.clear()
@@ -157,6 +161,7 @@ export class PublisherLiveness {
   /** Stops measuring a publisher (its last record is gone). */
   untrack (peerId: string): void {
     this.publishers.delete(peerId)
+    this.warm.drop(peerId)
   }
 
   /**
@@ -288,9 +293,7 @@ export class PublisherLiveness {
       }
 
       const signal = AbortSignal.any([outer, AbortSignal.timeout(this.init.timeout)])
-      const started = performance.now()
-      await this.init.libp2p.services.ping.ping(connection.remotePeer, { signal })
-      const sample = performance.now() - started
+      const sample = await this.warm.ping(connection, signal)
       const rttMs = measured.rttMs === undefined ? sample : measured.rttMs + RTT_SMOOTHING * (sample - measured.rttMs)
       this.update(peerId, measured, { status: 'alive', rttMs, failures: 0 })
     } catch (err) {

@@ -10,6 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { ServiceDiscovery } from '../discovery/service-discovery.js'
 import { CredentialError, InvalidOptionsError, ListenError, NotStartedError, UnsupportedOperationError } from '../errors.js'
 import { HealthMonitor } from '../health/health-monitor.js'
+import { WarmPings } from '../health/warm-ping.js'
 import { loadOrCreateKey, lockDataDir, openSeqMark } from '../identity/key-store.js'
 import { toInstance } from '../instances/instances.js'
 import { localHealth, registryHealth } from '../liveness/instance-health.js'
@@ -111,6 +112,8 @@ export class Runtime implements Startable {
   /** The running node's lookup streams, for watches. */
   private lookups?: LookupClient
   private readonly watches = new Set<ServiceWatch>()
+  /** `ping()`'s kept ping streams, one per peer pinged (closed with their connection, or on stop). */
+  private readonly pings = new WarmPings()
   /** Registries learnt from other registries (peer IDs to addresses), across restarts; bounded. */
   private readonly learnt = new Map<string, RegistryAddress>()
   private readonly picker = new InstancePicker(async (instance, signal) => this.ping(multiaddr(instance.multiaddrs[0]), signal))
@@ -232,6 +235,7 @@ export class Runtime implements Startable {
     }
 
     this.run = undefined
+    this.pings.stop()
     await this.teardown(run)
   }
 
@@ -327,13 +331,11 @@ export class Runtime implements Startable {
     return this.lookups
   }
 
-  /** Pings a peer (dialling it first if needed); the RTT in ms, connection set-up excluded. */
+  /** Pings a peer (dialling it first if needed) on a kept ping stream; the RTT in ms, connection and stream set-up excluded. */
   async ping (peer: PeerId | Multiaddr, signal: AbortSignal): Promise<number> {
     const { libp2p } = this.require()
     const connection = await libp2p.dial(peer, { signal })
-    const started = performance.now()
-    await libp2p.services.ping.ping(connection.remotePeer, { signal })
-    return performance.now() - started
+    return this.pings.ping(connection, signal)
   }
 
   /**

@@ -3,22 +3,23 @@
  * connection exhaustion), and hundreds of validly signed fake records that
  * point at closed ports or at an honest instance's own address (health
  * poisoning through the dial queue). A new client must still discover the
- * honest instance.
+ * honest instance. A black-holed connection is found and closed.
  */
 import { connect } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Record as DhtRecord } from '@libp2p/kad-dht'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { recordKey, sealRecord } from '../../src/index.js'
 import { dhtDatastorePrefix } from '../../src/protocol/ids.js'
 import { storedRecordKey } from '../../src/records/validator.js'
 import { createTestnet } from '../../src/testing/index.js'
-import { freePort } from '../helpers.js'
+import { freePort, startTcpRelay } from '../helpers.js'
 import { tally } from './fixtures/figures.js'
 import { waitFor } from './fixtures/hostile-peer.js'
 import type { Netget } from '../../src/index.js'
+import type { PublisherLiveness } from '../../src/liveness/publisher-liveness.js'
 import type { Testnet } from '../../src/testing/index.js'
 import type { Socket } from 'node:net'
 import type { Datastore } from 'interface-datastore'
@@ -157,6 +158,32 @@ describe('Network faults', function () {
       // one probe and one dial at most, not one handshake per fake record
       expect(round.inbound).to.be.at.most(3)
       expect(round.dialsAfter).to.be.at.most(3)
+    }
+  })
+
+  it('a black-holed publisher (no FIN, no RST, nothing gets through): its registry attests it down, and both ends close the dead connection within 30 s', async () => {
+    const registry = testnet.registries[0]
+    const relay = await startTcpRelay(tcpAddress(registry).port)
+
+    try {
+      const publisher = testnet.createNode({ metadata: { name: 'api' }, registryNodes: [`/ip4/127.0.0.1/tcp/${relay.port}/p2p/${registry.peerId}`] })
+      await publisher.registerWithNetwork()
+      const liveness = (registry as unknown as { runtime: { run: { liveness: PublisherLiveness } } }).runtime.run.liveness
+      await waitFor(() => liveness.measurement(publisher.peerId)?.rttMs !== undefined, 10_000, 'a first RTT of the publisher')
+      expect(liveness.measurement(publisher.peerId)).to.include({ status: 'alive' })
+      const [atRegistry] = registry.libp2p.getConnections(peerIdFromString(publisher.peerId))
+      const [atPublisher] = publisher.libp2p.getConnections(peerIdFromString(registry.peerId))
+      expect(atPublisher.remoteAddr.toString()).to.include(`/tcp/${relay.port}/`)
+
+      relay.blackHole()
+      const started = Date.now()
+      await waitFor(() => liveness.measurement(publisher.peerId)?.status === 'down', 30_000, 'the attestation to turn down')
+      const downMs = Date.now() - started
+      await waitFor(() => [atRegistry, atPublisher].every(connection => connection.status === 'closed' || connection.status === 'aborted'), 30_000, 'both ends to close the black-holed connection')
+        .catch(err => { throw new Error(`${(err as Error).message}: at the registry ${atRegistry.status}, at the publisher ${atPublisher.status}`) })
+      tally('black hole', { downMs, closedMs: Date.now() - started })
+    } finally {
+      await relay.close()
     }
   })
 })
