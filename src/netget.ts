@@ -210,7 +210,7 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
    * @example
    * ```ts
    * for await (const { type, instance } of node.watch('DatabaseService')) {
-   *   console.log(type, instance.peerId, instance.health.status)
+   *   updateRoutingTable(type, instance) // your code: type is added | updated | removed | health
    * }
    * ```
    */

@@ -118,12 +118,7 @@ class Dashboard {
 
     const names = new Set(data.services.map(service => service.name))
 
-    for (const [name, view] of this.services) {
-      if (!names.has(name)) {
-        view.section.remove()
-        this.services.delete(name)
-      }
-    }
+    removeMissing(this.services, names, view => { view.section.remove() })
 
     for (const service of data.services) {
       this.applyService(service)
@@ -148,12 +143,7 @@ class Dashboard {
     view ??= this.addService(service.name)
     const peers = new Set(service.instances.map(instance => instance.peerId))
 
-    for (const [peerId, row] of view.rows) {
-      if (!peers.has(peerId)) {
-        row.element.remove()
-        view.rows.delete(peerId)
-      }
-    }
+    removeMissing(view.rows, peers, row => { row.element.remove() })
 
     for (const instance of service.instances) {
       let row = view.rows.get(instance.peerId)
@@ -416,4 +406,14 @@ function clock (time: number): string {
 
 function plural (count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
+/** Deletes from `map` every entry whose key `keep` lacks, calling `remove` on its value first (to take its element out of the page). */
+function removeMissing<V> (map: Map<string, V>, keep: Set<string>, remove: (value: V) => void): void {
+  for (const [key, value] of map) {
+    if (!keep.has(key)) {
+      remove(value)
+      map.delete(key)
+    }
+  }
 }
