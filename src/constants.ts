@@ -337,3 +337,6 @@ export const MAX_SYNC_PEERS = 16
 
 /** Most registries a service or client node keeps as fallbacks, learnt from its registries. */
 export const MAX_FALLBACK_REGISTRIES = 16
+
+/** Most networks one registry process serves (option `networks`, CLI `--network` repeated). */
+export const MAX_SERVED_NETWORKS = 16

@@ -43,8 +43,8 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     this.config = normalizeOptions(init)
     this.log = logger(`netget:${this.config.nodeType}`)
     this.runtime = new Runtime({ config: this.config, log: this.log }, {
-      onRegistryConnected: registry => { this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry) }) },
-      onRegistryDisconnected: registry => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry) }) },
+      onRegistryConnected: (registry, network) => { this.safeDispatchEvent('registry:connected', { detail: describeRegistry(registry, network) }) },
+      onRegistryDisconnected: (registry, network) => { this.safeDispatchEvent('registry:disconnected', { detail: describeRegistry(registry, network) }) },
       onHealthChange: instance => { this.safeDispatchEvent(instance.health.status === 'healthy' ? 'instance:healthy' : 'instance:unhealthy', { detail: instance }) },
       onAnnounced: result => { this.safeDispatchEvent('service:announced', { detail: result }) },
       onAnnounceError: err => { this.safeDispatchEvent('service:error', { detail: err }) },
@@ -58,9 +58,14 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     return this.state
   }
 
-  /** The network this node belongs to. */
+  /** The network this node belongs to (a registry serving several: the first). */
   get network (): string {
     return this.config.network
+  }
+
+  /** The names of the networks this node serves (option `networks`): one for every node but a registry serving several. */
+  get networks (): string[] {
+    return this.runtime.networks
   }
 
   /**
@@ -311,15 +316,17 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
    * registry serves — a record stored, replaced or removed, and each liveness
    * measurement of a publisher connected to it — until the returned function
    * is called or the node stops (then `observer.stopped()`). This is what the
-   * HTTP dashboard's `/api/events` follows. Throws NotStartedError before
-   * start(), UnsupportedOperationError on other nodes.
+   * HTTP dashboard's `/api/events` follows. A registry serving several
+   * networks: `network` names the one to follow (default: the first).
+   * Throws NotStartedError before start(), UnsupportedOperationError on
+   * other nodes, InvalidOptionsError for a network it does not serve.
    */
-  observeRegistry (observer: RegistryObserver): () => void {
+  observeRegistry (observer: RegistryObserver, options: { network?: string } = {}): () => void {
     if (this.state !== 'started') {
       throw new NotStartedError(`The netget node is ${this.state}; call start() first`)
     }
 
-    const feeds = this.runtime.registryFeeds
+    const feeds = this.runtime.registryFeeds(options.network)
 
     if (feeds === undefined) {
       throw new UnsupportedOperationError('observeRegistry() is answered by registry nodes only')
@@ -339,22 +346,24 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
    * Registry nodes only: what federation with the network's other
    * registries has done since start — sessions, bytes and records each way,
    * records refused — and how many peer registries are connected
-   * (docs/PROTOCOL.md §17).
+   * (docs/PROTOCOL.md §17). A registry serving several networks:
+   * `network` names the one (default: the first).
    */
-  syncStats (): SyncStats {
+  syncStats (options: { network?: string } = {}): SyncStats {
     this.requireStarted()
-    return this.runtime.syncStats()
+    return this.runtime.syncStats(options.network)
   }
 
   /**
    * Registry nodes only: reconciles this registry's records with every
    * connected peer registry now, resolving when done (it happens on
    * connecting and every `syncInterval` anyway). A failed session is counted
-   * in {@link syncStats}, not thrown.
+   * in {@link syncStats}, not thrown. A registry serving several networks:
+   * `network` names the one (default: the first).
    */
-  async syncNow (options: AbortOptions = {}): Promise<void> {
+  async syncNow (options: AbortOptions & { network?: string } = {}): Promise<void> {
     this.requireStarted()
-    return this.withSignal(options, 'Syncing with peer registries', async signal => this.runtime.syncNow(signal))
+    return this.withSignal(options, 'Syncing with peer registries', async signal => this.runtime.syncNow(signal, options.network))
   }
 
   /**
@@ -382,9 +391,9 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
     return this.runtime.removeRegistry(parseRegistryAddress(address, 'removeRegistryNode'))
   }
 
-  /** The registries this node keeps connected to, and whether each is connected now. */
+  /** The registries this node keeps connected to, and whether each is connected now (a registry serving several networks: those of every network, each naming its network). */
   registryNodes (): Array<RegistryEventDetail & { connected: boolean }> {
-    return this.runtime.registries().map(({ registry, connected }) => ({ ...describeRegistry(registry), connected }))
+    return this.runtime.registries().map(({ registry, connected, network }) => ({ ...describeRegistry(registry, network), connected }))
   }
 
   private requireStarted (): void {
@@ -404,6 +413,6 @@ export class Netget extends TypedEventEmitter<NetgetEvents> {
   }
 }
 
-function describeRegistry (registry: RegistryAddress): RegistryEventDetail {
-  return { peerId: registry.peerId.toString(), multiaddr: registry.multiaddr.toString() }
+function describeRegistry (registry: RegistryAddress, network: string): RegistryEventDetail {
+  return { peerId: registry.peerId.toString(), multiaddr: registry.multiaddr.toString(), network }
 }

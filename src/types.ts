@@ -64,6 +64,8 @@ export interface RegistryEventDetail {
   peerId: string
   /** The address it is kept connected on. */
   multiaddr: string
+  /** The network it serves for this node (a registry serving several networks peers per network). */
+  network: string
 }
 
 /** The events a {@link Netget} node emits. */

@@ -20,7 +20,10 @@ import type { Libp2p } from 'libp2p'
 export type NetgetServices = {
   identify: Identify
   ping: Ping
+  /** The DHT of the node's (first) network. */
   dht: KadDHT
+  /** Registries serving several networks: the DHT of each other one (see `dhtServiceName`). */
+  [other: `dht:${string}`]: KadDHT
 }
 
 /** A libp2p node as netget configures it. */
@@ -47,6 +50,8 @@ export interface CreateNodeInit {
   dhtGate?: NetgetServicesInit['dhtGate']
   /** Registries: checks the connection that delivered each put record before its signature (the put rate). */
   admitDelivery?: NetgetServicesInit['admitDelivery']
+  /** Registries serving several networks: the other networks' DHTs. @default none */
+  moreNetworks?: NetgetServicesInit['moreNetworks']
   /**
    * How long an inbound connection may take to complete its handshake before
    * it is closed, in ms. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (5,000)
@@ -113,7 +118,8 @@ export async function createNetgetLibp2p (init: CreateNodeInit): Promise<NetgetL
       providerValidity: init.providerValidity,
       checkPublisher: init.checkPublisher,
       dhtGate: init.dhtGate,
-      admitDelivery: init.admitDelivery
+      admitDelivery: init.admitDelivery,
+      moreNetworks: init.moreNetworks
     })
   })
 }

@@ -4,7 +4,7 @@
  * and check ({@link OPTIONS}), and {@link normalizeOptions}, which that
  * table drives.
  */
-export type { NetgetInit, NetgetConfig, NodeType, OptionalOption } from './init.js'
+export type { NetgetInit, NetgetConfig, NodeType, OptionalOption, ServedNetwork, ServedNetworkInit } from './init.js'
 export { OPTIONS, OPTION_RULES, defaultText, optionEntries } from './table.js'
 export type { DefaultContext, OptionName, OptionRule, OptionSpec, OptionTable } from './table.js'
 export { normalizeOptions } from './normalize.js'

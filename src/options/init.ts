@@ -36,9 +36,23 @@ export interface NetgetInit {
    * The network to join: `development`, `production` or any name of 1 to 32
    * lowercase letters, digits and inner dashes.
    *
-   * @default `'development'`
+   * @default the first of `networks`, else `'development'`
    */
   network?: string
+  /**
+   * Registries: every network this one process serves, the first being
+   * `network`. Each is a network name, or `{ network, authority?,
+   * credential?, readRestricted?, storeQuotas?, registryNodes? }` for a
+   * network with settings of its own. The node stays one libp2p peer (one
+   * key, one set of connections) running one kad-dht per network, each with
+   * its own protocol id, datastore and quotas. The top-level `authority`
+   * and `credential` are the first network's; `readRestricted`,
+   * `storeQuotas` and `registryNodes` apply to every network that does not
+   * set its own.
+   *
+   * @default `[network]`: one network
+   */
+  networks?: Array<string | ServedNetworkInit>
   /**
    * Registry multiaddrs, each ending in `/p2p/<peer id>`. When given,
    * bootstrap.json is not read.
@@ -254,14 +268,35 @@ export interface NetgetInit {
   metrics?: boolean | PromRegistry
 }
 
+/** One network a registry serves, when it serves several (option `networks`). */
+export interface ServedNetworkInit {
+  /** The network's name. */
+  network: string
+  /** A closed network's authority. @default the network's `authority` in bootstrap.json; none (open) */
+  authority?: string
+  /** This registry's credential on that closed network (a file of `netget-peer network grant`, or its bytes). @default none */
+  credential?: string | Uint8Array
+  /** Refuse lookups from peers without a credential (closed networks). @default the top-level `readRestricted` */
+  readRestricted?: boolean
+  /** This network's own quotas (counted apart from the other networks'). @default the top-level `storeQuotas` */
+  storeQuotas?: Partial<StoreQuotas>
+  /** The peer registries of this network. @default the top-level `registryNodes`, else the network's list in bootstrap.json */
+  registryNodes?: Array<string | Multiaddr>
+}
+
+/** A network a registry serves, checked: see {@link ServedNetworkInit}. */
+export type ServedNetwork = ServedNetworkInit
+
 /** The options that have no default: after validation they may still be absent. */
-export type OptionalOption = 'metadata' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'storeQuotas' | 'connectionGater' | 'authority' | 'credential'
+export type OptionalOption = 'metadata' | 'networks' | 'registryNodes' | 'bootstrapFile' | 'privateKey' | 'storeQuotas' | 'connectionGater' | 'authority' | 'credential'
 
 /**
  * Options after validation, with every default applied: {@link NetgetInit}
  * with every option that has a default required, plus the service name.
  */
-export type NetgetConfig = Required<Omit<NetgetInit, OptionalOption | 'checks'>> & Pick<NetgetInit, OptionalOption> & {
+export type NetgetConfig = Required<Omit<NetgetInit, OptionalOption | 'checks'>> & Pick<NetgetInit, Exclude<OptionalOption, 'networks'>> & {
+  /** The networks a registry serves when given (`networks`), each as an object; the first is `network`. */
+  networks?: ServedNetwork[]
   /** `metadata.name`, when the node publishes a service. */
   serviceName?: string
   /** The checks, validated, each with its name, interval and timeout filled in. */

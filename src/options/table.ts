@@ -6,7 +6,7 @@ import { isPlainObject } from '../records/record.js'
 import { preview } from '../text.js'
 import { resolveChecks } from '../checks/definition.js'
 import { checkMetadata, count, duration, multiaddrs } from './checks.js'
-import type { NetgetConfig, NetgetInit } from './init.js'
+import type { NetgetConfig, NetgetInit, ServedNetwork } from './init.js'
 import type { PromRegistry } from '../metrics/index.js'
 import type { StoreQuotas } from '../registry/store-quotas.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -30,7 +30,7 @@ export type OptionName = keyof NetgetInit
  * What a derived default may depend on. These options all have fixed
  * defaults, so they are settled before any derived default is worked out.
  */
-export type DefaultContext = Readonly<Pick<NetgetConfig, 'nodeType' | 'network' | 'serviceName' | 'recordTtl' | 'redialMinDelay'>>
+export type DefaultContext = Readonly<Pick<NetgetConfig, 'nodeType' | 'network' | 'networks' | 'serviceName' | 'recordTtl' | 'redialMinDelay'>>
 
 type Value<K extends OptionName> = Exclude<NetgetConfig[K], undefined>
 
@@ -91,11 +91,17 @@ export const OPTIONS: OptionTable = {
   },
   network: {
     doc: 'The network to join: 1–32 lowercase letters, digits, inner dashes.',
-    default: C.DEFAULT_NETWORK,
+    default: ({ networks }) => networks?.[0]?.network ?? C.DEFAULT_NETWORK,
+    defaultDoc: `the first of \`networks\`, else ${code(C.DEFAULT_NETWORK)}`,
     check: (value, option) => {
       assertNetworkName(value, option)
       return value
     }
+  },
+  networks: {
+    doc: 'Registries: every network this process serves, the first being `network`: names, or `{ network, authority, credential, readRestricted, storeQuotas, registryNodes }`. One libp2p node, one kad-dht per network (own protocol id, datastore, quotas); top-level `authority` and `credential` are the first network\'s, the other three apply to every network that sets none; see [Several networks](#several-networks-in-one-registry).',
+    defaultDoc: '`[network]`: one network',
+    check: (value, option) => servedNetworks(value, option)
   },
   registryNodes: {
     doc: 'Registry multiaddrs, each ending in `/p2p/<peer id>`. When given, bootstrap.json is not read.',
@@ -372,6 +378,22 @@ export const OPTIONS: OptionTable = {
 /** The rules between options, checked in this order after every default is applied. */
 export const OPTION_RULES: readonly OptionRule[] = [
   {
+    doc: '`networks` is for registries, and its first network is `network`.',
+    check: ({ networks, network, nodeType }) => {
+      if (networks === undefined) {
+        return
+      }
+
+      if (nodeType !== 'registry' && networks.length > 1) {
+        throw new InvalidOptionsError('Option "networks": only a registry node serves several networks; a service node joins one (option "network")', { option: 'networks' })
+      }
+
+      if (networks[0].network !== network) {
+        throw new InvalidOptionsError(`Option "network" ("${network}") must be the first of "networks" ("${networks[0].network}"), or be left out`, { option: 'network' })
+      }
+    }
+  },
+  {
     doc: '`reannounceInterval` must be less than `recordTtl`, or records expire between announcements.',
     check: ({ reannounceInterval, recordTtl }) => {
       if (reannounceInterval >= recordTtl) {
@@ -396,6 +418,50 @@ export const OPTION_RULES: readonly OptionRule[] = [
     }
   }
 ]
+
+/** Checks option `networks`: a non-empty list of distinct networks, each a name or an object of that network's settings. */
+function servedNetworks (value: unknown, option: string): ServedNetwork[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > C.MAX_SERVED_NETWORKS) {
+    throw new InvalidOptionsError(`Option "networks" must be a list of 1 to ${C.MAX_SERVED_NETWORKS} networks, each a name like "production" or { network: "production", authority: "12D3KooW..." }, got ${preview(value)}`, { option })
+  }
+
+  const names = new Set<string>()
+
+  return value.map((entry: unknown, i) => {
+    const at = `${option}[${i}]`
+    const given: Record<string, unknown> = typeof entry === 'string' ? { network: entry } : isPlainObject(entry) ? entry : {}
+
+    if (typeof entry !== 'string' && !isPlainObject(entry)) {
+      throw new InvalidOptionsError(`Option "${at}" must be a network name or an object like { network: "production" }, got ${preview(entry)}`, { option: at })
+    }
+
+    for (const key of Object.keys(given)) {
+      if (!SERVED_NETWORK_OPTIONS.includes(key)) {
+        throw new InvalidOptionsError(`Option "${at}": unknown setting ${preview(key)}; a network takes ${SERVED_NETWORK_OPTIONS.join(', ')}`, { option: at })
+      }
+    }
+
+    assertNetworkName(given.network, `${at}.network`)
+
+    if (names.has(given.network)) {
+      throw new InvalidOptionsError(`Option "${option}" names network "${given.network}" twice`, { option: at })
+    }
+
+    names.add(given.network)
+    const served: ServedNetwork = { network: given.network }
+
+    for (const key of ['authority', 'credential', 'readRestricted', 'storeQuotas', 'registryNodes'] as const) {
+      if (given[key] !== undefined) {
+        (served as unknown as Record<string, unknown>)[key] = (OPTIONS[key].check as (value: unknown, option: string) => unknown)(given[key], `${at}.${key}`)
+      }
+    }
+
+    return served
+  })
+}
+
+/** The settings one entry of `networks` takes. */
+const SERVED_NETWORK_OPTIONS: readonly string[] = ['network', 'authority', 'credential', 'readRestricted', 'storeQuotas', 'registryNodes'] satisfies Array<keyof ServedNetwork>
 
 /** The options in table order, typed for iteration. */
 export function optionEntries (): Array<[OptionName, OptionSpec<OptionName>]> {

@@ -29,6 +29,8 @@ export interface ListServicesOptions extends AbortOptions {
   maxTotalInstances?: number
   /** Also list instances whose own checks are `critical` (their record's `status`); instances that do not answer pings are listed either way, with their health. @default false */
   includeUnhealthy?: boolean
+  /** A registry serving several networks: the network to list (its name). @default the node's `network` */
+  network?: string
 }
 
 /** What {@link listIndexedServices} needs from a registry. */

@@ -16,6 +16,8 @@ import { toInstance } from '../instances/instances.js'
 import { localHealth, registryHealth } from '../liveness/instance-health.js'
 import { PublisherLiveness } from '../liveness/publisher-liveness.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
+import type { NetworkDhtInit } from '../libp2p/services.js'
+import type { NetgetConfig } from '../options/index.js'
 import { createPrometheusMetrics, NO_METRICS } from '../metrics/index.js'
 import { dhtDatastorePrefix, networkNamespace, syncProtocol } from '../protocol/ids.js'
 import { parseRegistryAddress } from '../registries/registry-address.js'
@@ -52,22 +54,17 @@ import type { DiscoverOptions, ServiceInstance } from '../types.js'
 import type { Connection, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** What one run of a node consists of, from start() to stop(). */
-interface Run {
+/**
+ * One network's part of a run: its trust, its registry connections and, on
+ * a registry, what it serves. A registry serving several networks (option
+ * `networks`) has one per network, all on the run's one libp2p node.
+ */
+interface NetworkRun {
   /** The network as protocol ids and keys name it: `<name>`, or `<name>@<authority>` when closed. */
   networkId: string
-  libp2p: NetgetLibp2p
-  privateKey: PrivateKey
-  store: NodeDatastore
-  unlock?: () => Promise<void>
+  /** The network's name and settings. */
+  served: ResolvedNetwork
   registries: RegistryConnections
-  records: RecordFinder
-  health: HealthMonitor<VerifiedRecord>
-  discovery: ServiceDiscovery
-  /** Set once the node registers its service. */
-  announcer?: Announcer
-  /** Set once the node registers its service, if it has checks. */
-  checks?: ServiceChecks
   /** Registries only. */
   index?: RecordIndex
   lookupServer?: LookupServer
@@ -85,11 +82,42 @@ interface Run {
   trustService?: TrustService
   /** Registries only: stored envelopes that passed verification, so each is checked once. */
   verified?: Map<string, VerifiedRecord>
+}
+
+/** A network's settings with the top-level options applied (see option `networks`). */
+interface ResolvedNetwork {
+  network: string
+  authority?: string
+  credential?: string | Uint8Array
+  readRestricted: boolean
+  storeQuotas?: NetgetConfig['storeQuotas']
+  /** The network's registry list (the first network's is the runtime's own, kept across restarts). */
+  list: RegistryList
+}
+
+/** What one run of a node consists of, from start() to stop(): its first network's part, and what every network shares. */
+interface Run extends NetworkRun {
+  libp2p: NetgetLibp2p
+  privateKey: PrivateKey
+  store: NodeDatastore
+  unlock?: () => Promise<void>
+  records: RecordFinder
+  health: HealthMonitor<VerifiedRecord>
+  discovery: ServiceDiscovery
+  /** Set once the node registers its service. */
+  announcer?: Announcer
+  /** Set once the node registers its service, if it has checks. */
+  checks?: ServiceChecks
+  /** A registry serving several networks: the networks after the first, in option order. */
+  others: NetworkRun[]
   /** The hooks features report to; they do nothing unless the `metrics` option is on. */
   metrics: NetgetMetrics
   /** With the `metrics` option: the Prometheus registry behind {@link metrics}. */
   prometheus?: PrometheusMetrics
 }
+
+/** What every network of a run shares, handed to the assembly of each. */
+type SharedParts = Pick<Run, 'libp2p' | 'privateKey' | 'store' | 'metrics'>
 
 /**
  * Everything a netget node runs, owned in one place. It lives as long as the
@@ -116,6 +144,8 @@ export class Runtime implements Startable {
   private readonly pings = new WarmPings()
   /** Registries learnt from other registries (peer IDs to addresses), across restarts; bounded. */
   private readonly learnt = new Map<string, RegistryAddress>()
+  /** A registry serving several networks: the registry list of each network after the first, across restarts. */
+  private readonly otherLists = new Map<string, RegistryList>()
   private readonly picker = new InstancePicker(async (instance, signal) => this.ping(multiaddr(instance.multiaddrs[0]), signal))
 
   constructor (init: RuntimeInit, events: RuntimeEvents) {
@@ -146,10 +176,14 @@ export class Runtime implements Startable {
     return this.require().prometheus
   }
 
-  /** Registries only: the running node's record index and publisher liveness (their change feeds); undefined on other nodes; throws NotStartedError before start(). */
-  get registryFeeds (): { index: RecordIndex, liveness?: PublisherLiveness } | undefined {
-    const run = this.require()
-    return run.index === undefined ? undefined : { index: run.index, liveness: run.liveness }
+  /**
+   * Registries only: the record index and publisher liveness (their change
+   * feeds) of one network served (the first when undefined); undefined on
+   * other nodes; throws NotStartedError before start().
+   */
+  registryFeeds (network?: string): { index: RecordIndex, liveness?: PublisherLiveness } | undefined {
+    const part = this.network(network)
+    return part.index === undefined ? undefined : { index: part.index, liveness: part.liveness }
   }
 
   /** The running libp2p node; throws NotStartedError before start(). */
@@ -163,10 +197,11 @@ export class Runtime implements Startable {
     }
 
     const { config } = this.init
-    const resolved = await this.registryList.resolve()
-    const registries = resolved.registries
-    const authority = config.authority ?? resolved.authority
-    const networkId = networkNamespace(config.network, authority)
+    const networks = await Promise.all(this.servedNetworks().map(async served => {
+      const resolved = await served.list.resolve()
+      const authority = served.authority ?? resolved.authority
+      return { served: { ...served, authority }, registries: resolved.registries, networkId: networkNamespace(served.network, authority) }
+    }))
     const unlock = config.dataDir === false ? undefined : await lockDataDir(config.dataDir)
     let store: NodeDatastore | undefined
     let run: Run | undefined
@@ -174,45 +209,61 @@ export class Runtime implements Startable {
     try {
       const privateKey = config.privateKey ?? (config.dataDir === false ? await generateKeyPair('Ed25519') : await loadOrCreateKey(config.dataDir))
       const isRegistry = config.nodeType === 'registry'
-      const trust = authority === undefined ? undefined : new NetworkTrust({ network: config.network, authority, peerId: peerIdFromPrivateKey(privateKey).toString(), credential: config.credential, log: this.log.newScope('trust') })
-      await trust?.load()
-      store = await openDatastore({ network: networkId, dataDir: config.dataDir, persistent: isRegistry })
-      const live: { index?: RecordIndex, libp2p?: NetgetLibp2p } = {}
+      const peerId = peerIdFromPrivateKey(privateKey).toString()
+      const trusts = await Promise.all(networks.map(async ({ served }) => {
+        const trust = served.authority === undefined ? undefined : new NetworkTrust({ network: served.network, authority: served.authority, peerId, credential: served.credential, log: this.log.newScope('trust') })
+        await trust?.load()
+        return trust
+      }))
+      store = await openDatastore({ network: networks[0].networkId, moreNetworks: networks.slice(1).map(network => network.networkId), dataDir: config.dataDir, persistent: isRegistry })
+      const indexes: Array<RecordIndex | undefined> = []
+      const live: { libp2p?: NetgetLibp2p } = {}
       const prometheus = config.metrics === false
         ? undefined
         : await createPrometheusMetrics({
           registry: config.metrics === true ? undefined : config.metrics,
-          records: () => live.index === undefined ? {} : { [networkId]: live.index.size },
+          records: () => Object.fromEntries(networks.flatMap(({ networkId }, i) => indexes[i] === undefined ? [] : [[networkId, (indexes[i] as RecordIndex).size]])),
           peers: () => live.libp2p?.getPeers().length ?? 0
         })
       const metrics = prometheus?.hooks ?? NO_METRICS
-      const index = isRegistry ? new RecordIndex({ network: networkId, datastore: store.datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope('index'), quotas: config.storeQuotas, metrics }) : undefined
-      live.index = index
-      await index?.load()
-      // the DHT's gate needs the trust service, which needs libp2p: bound once both exist
-      const gate: { trustService?: TrustService } = {}
-      const libp2p = await this.createLibp2p(networkId, privateKey, index?.datastore ?? store.datastore, {
-        checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
-        dhtGate: trust === undefined || !isRegistry || !config.readRestricted ? undefined : async connection => (await gate.trustService?.waitForCredential(connection)) !== undefined,
-        admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) },
-        metrics: prometheus?.libp2p
+      // each network's index sees the writes below its own prefix; chained, every write passes through each
+      let datastore = store.datastore
+
+      for (const { networkId, served } of networks) {
+        const index = isRegistry ? new RecordIndex({ network: networkId, datastore, datastorePrefix: dhtDatastorePrefix(networkId), log: this.log.newScope(networks.length === 1 ? 'index' : `index:${served.network}`), quotas: served.storeQuotas, metrics }) : undefined
+        await index?.load()
+        datastore = index?.datastore ?? datastore
+        indexes.push(index)
+      }
+
+      // a DHT's gate needs its network's trust service, which needs libp2p: bound once both exist
+      const gates: Array<{ trustService?: TrustService }> = networks.map(() => ({}))
+      const dhts: NetworkDhtInit[] = networks.map(({ networkId, served }, i) => {
+        const trust = trusts[i]
+        const index = indexes[i]
+        return {
+          network: networkId,
+          checkPublisher: trust === undefined ? undefined : async record => { await trust.checkPublisher(record) },
+          dhtGate: trust === undefined || !isRegistry || !served.readRestricted ? undefined : async connection => (await gates[i].trustService?.waitForCredential(connection)) !== undefined,
+          admitDelivery: index === undefined ? undefined : (delivery, key) => { index.admitDelivery(delivery, key) }
+        }
       })
+      const libp2p = await this.createLibp2p(privateKey, datastore, dhts, prometheus?.libp2p)
       live.libp2p = libp2p
-      index?.attach(libp2p)
+      indexes.forEach(index => { index?.attach(libp2p) })
       await this.startLibp2p(libp2p)
-      run = this.assemble({ networkId, libp2p, privateKey, store, unlock, index, trust, metrics, prometheus }, registries)
+      const shared: SharedParts = { libp2p, privateKey, store, metrics }
+      const parts = networks.map((network, i) => this.assembleNetwork(shared, { ...network, index: indexes[i], trust: trusts[i] }, i === 0))
+      run = this.assemble(shared, parts[0], parts.slice(1), { unlock, prometheus })
       this.lookups = run.records.client
-      gate.trustService = run.trustService
-      await run.trustService?.start()
-      run.liveness?.start()
-      run.subscriptions?.start()
-      await run.lookupServer?.start()
-      await run.putServer?.start()
-      run.pruner?.start()
-      await run.sync?.start()
-      run.registries.start()
+      parts.forEach((part, i) => { gates[i].trustService = part.trustService })
+
+      for (const part of [run, ...run.others]) {
+        await startNetwork(part)
+      }
+
       run.health.start()
-      await this.channels.attach(libp2p, networkId)
+      await this.channels.attach(libp2p, run.networkId)
       this.run = run
     } catch (err) {
       if (run !== undefined) {
@@ -224,6 +275,26 @@ export class Runtime implements Startable {
 
       throw err
     }
+  }
+
+  /**
+   * The networks this node serves, with the top-level options applied: its
+   * one `network`, or for a registry each of option `networks`.
+   */
+  private servedNetworks (): ResolvedNetwork[] {
+    const { config } = this.init
+    const first: ResolvedNetwork = { network: config.network, authority: config.authority, credential: config.credential, readRestricted: config.readRestricted, storeQuotas: config.storeQuotas, list: this.registryList }
+    return [first, ...(config.networks ?? []).slice(1).map(served => {
+      this.otherLists.set(served.network, this.otherLists.get(served.network) ?? new RegistryList({ network: served.network, registryNodes: served.registryNodes ?? config.registryNodes, bootstrapFile: config.bootstrapFile }))
+      return {
+        network: served.network,
+        authority: served.authority,
+        credential: served.credential,
+        readRestricted: served.readRestricted ?? config.readRestricted,
+        storeQuotas: served.storeQuotas ?? config.storeQuotas,
+        list: this.otherLists.get(served.network) as RegistryList
+      }
+    })]
   }
 
   /** Stops announcing, health checks, redials, the lookup server and pruning, then libp2p; closes the store and frees the data dir. */
@@ -358,7 +429,8 @@ export class Runtime implements Startable {
 
   /** Registry nodes only: every stored service with its live instances; see `Netget.listServices()`. */
   async listServices (signal: AbortSignal, options: ListServicesOptions = {}): Promise<Array<ServiceSummary<ServiceInstance>>> {
-    const run = this.require()
+    const { health, libp2p } = this.require()
+    const run = this.network(options.network)
 
     if (run.index === undefined) {
       throw new UnsupportedOperationError('listServices() is answered by registry nodes only; use discoverServiceNode(name) on other nodes')
@@ -366,17 +438,17 @@ export class Runtime implements Startable {
 
     run.verified ??= new Map()
     const liveness = run.liveness
-    const self = run.libp2p.peerId.toString()
+    const self = libp2p.peerId.toString()
     const instance = (record: VerifiedRecord, health: Parameters<typeof localHealth>[0]): ServiceInstance => {
       const measured = liveness?.measurement(record.peerId)
       return toInstance(record, measured === undefined ? localHealth(health) : registryHealth(measured, self))
     }
-    return listIndexedServices({ network: run.networkId, index: run.index, health: run.health, signal, log: this.log, toInstance: instance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
+    return listIndexedServices({ network: run.networkId, index: run.index, health, signal, log: this.log, toInstance: instance, verified: run.verified, checkPublisher: run.trust === undefined ? undefined : async record => { await run.trust?.checkPublisher(record) } }, options)
   }
 
   /** Registry nodes only: what federation with the network's other registries has done; see `Netget.syncStats()`. */
-  syncStats (): SyncStats {
-    const run = this.require()
+  syncStats (network?: string): SyncStats {
+    const run = this.network(network)
 
     if (run.sync === undefined) {
       throw new UnsupportedOperationError('syncStats() is answered by registry nodes only')
@@ -389,8 +461,8 @@ export class Runtime implements Startable {
    * Registries only: reconciles with every connected peer registry now
    * (it happens on connecting and every `syncInterval` anyway).
    */
-  async syncNow (signal: AbortSignal): Promise<void> {
-    const run = this.require()
+  async syncNow (signal: AbortSignal, network?: string): Promise<void> {
+    const run = this.network(network)
 
     if (run.sync === undefined) {
       throw new UnsupportedOperationError('syncNow() is run by registry nodes only')
@@ -405,8 +477,8 @@ export class Runtime implements Startable {
    * none of its registries is connected. At most MAX_FALLBACK_REGISTRIES are
    * kept.
    */
-  private learnRegistry (connections: RegistryConnections, registry: SyncRegistry, dial: boolean): void {
-    if (this.learnt.size >= MAX_FALLBACK_REGISTRIES || this.learnt.has(registry.id)) {
+  private learnRegistry (connections: RegistryConnections, registry: SyncRegistry, dial: boolean, learnt = this.learnt): void {
+    if (learnt.size >= MAX_FALLBACK_REGISTRIES || learnt.has(registry.id)) {
       return
     }
 
@@ -422,7 +494,7 @@ export class Runtime implements Startable {
       return
     }
 
-    this.learnt.set(registry.id, address)
+    learnt.set(registry.id, address)
 
     if (dial) {
       connections.add(address)
@@ -467,16 +539,45 @@ export class Runtime implements Startable {
     return listed || connected
   }
 
-  /** The registries kept connected to and whether each is connected now; before start, the listed ones. */
-  registries (): Array<{ registry: RegistryAddress, connected: boolean }> {
+  /** The registries kept connected to, of every network served, and whether each is connected now; before start, the listed ones. */
+  registries (): Array<{ registry: RegistryAddress, connected: boolean, network: string }> {
     const run = this.run
 
     if (run === undefined) {
-      return this.registryList.known().map(registry => ({ registry, connected: false }))
+      return this.servedNetworks().flatMap(({ network, list }) => list.known().map(registry => ({ registry, connected: false, network })))
     }
 
-    const connected = new Set(run.registries.connected().map(registry => registry.peerId.toString()))
-    return run.registries.list().map(registry => ({ registry, connected: connected.has(registry.peerId.toString()) }))
+    return [run, ...run.others].flatMap(part => {
+      const connected = new Set(part.registries.connected().map(registry => registry.peerId.toString()))
+      return part.registries.list().map(registry => ({ registry, connected: connected.has(registry.peerId.toString()), network: part.served.network }))
+    })
+  }
+
+  /** The names of the networks this node serves, the first being its `network`. */
+  get networks (): string[] {
+    return this.servedNetworks().map(served => served.network)
+  }
+
+  /**
+   * The part of the run serving `network` (a name, or a closed network's
+   * `<name>@<authority>`); the first network's when undefined. Throws
+   * InvalidOptionsError naming the networks served when it serves no such
+   * network.
+   */
+  private network (network?: string): NetworkRun {
+    const run = this.require()
+
+    if (network === undefined) {
+      return run
+    }
+
+    const part = [run, ...run.others].find(part => part.served.network === network || part.networkId === network)
+
+    if (part === undefined) {
+      throw new InvalidOptionsError(`This node does not serve network ${JSON.stringify(network)}; it serves ${this.networks.map(name => JSON.stringify(name)).join(', ')}`, { option: 'network' })
+    }
+
+    return part
   }
 
   private require (): Run {
@@ -487,13 +588,15 @@ export class Runtime implements Startable {
     return this.run
   }
 
-  private async createLibp2p (networkId: string, privateKey: PrivateKey, datastore: NodeDatastore['datastore'], trust: Pick<CreateNodeInit, 'checkPublisher' | 'dhtGate' | 'admitDelivery' | 'metrics'>): Promise<NetgetLibp2p> {
+  /** The node's libp2p: the DHT of each network it serves, the first network's as service `dht`. */
+  private async createLibp2p (privateKey: PrivateKey, datastore: NodeDatastore['datastore'], dhts: NetworkDhtInit[], metrics: CreateNodeInit['metrics']): Promise<NetgetLibp2p> {
     const { config } = this.init
     const isRegistry = config.nodeType === 'registry'
 
     return createNetgetLibp2p({
       privateKey,
-      network: networkId,
+      ...dhts[0],
+      moreNetworks: dhts.slice(1),
       dhtServer: isRegistry,
       listen: config.listen,
       announce: config.announce,
@@ -502,41 +605,53 @@ export class Runtime implements Startable {
       inboundConnectionThreshold: isRegistry ? REGISTRY_INBOUND_CONNECTION_THRESHOLD : SERVICE_INBOUND_CONNECTION_THRESHOLD,
       providerValidity: Math.max(config.recordTtl, MIN_PROVIDER_VALIDITY),
       connectionGater: config.connectionGater,
-      ...trust
+      metrics
     })
   }
 
-  private assemble (parts: Pick<Run, 'networkId' | 'libp2p' | 'privateKey' | 'store' | 'unlock' | 'index' | 'trust' | 'metrics' | 'prometheus'>, registries: RegistryAddress[]): Run {
+  /**
+   * One network's part of a run: its trust service and registry
+   * connections, and on a registry its lookup and put servers, pruning,
+   * sync and publisher liveness. The first network's registry connections
+   * also drive the node's announcer, watches and fallbacks.
+   */
+  private assembleNetwork (shared: SharedParts, parts: Pick<NetworkRun, 'networkId' | 'served' | 'index' | 'trust'> & { registries: RegistryAddress[] }, first: boolean): NetworkRun {
     const { config } = this.init
-    const { networkId, libp2p, index, trust } = parts
-    const log = this.log
+    const { libp2p } = shared
+    const { networkId, served, index, trust } = parts
+    const log = first ? this.log : this.log.newScope(served.network)
+    const learnt = first ? this.learnt : new Map<string, RegistryAddress>()
     const trustService: TrustService | undefined = trust === undefined
       ? undefined
       : new TrustService({
         libp2p,
         namespace: networkId,
         trust,
-        readRestricted: config.nodeType === 'registry' && config.readRestricted,
-        datastore: index === undefined ? undefined : parts.store.datastore,
+        readRestricted: config.nodeType === 'registry' && served.readRestricted,
+        datastore: index === undefined ? undefined : shared.store.datastore,
         datastorePrefix: dhtDatastorePrefix(networkId),
         trustRefreshInterval: config.trustRefreshInterval,
         revocationRefreshInterval: config.revocationRefreshInterval,
         registries: (): PeerId[] => connections.connected().map(registry => registry.peerId),
-        onCredentialChanged: () => { this.run?.announcer?.refresh() },
+        onCredentialChanged: () => { if (first) { this.run?.announcer?.refresh() } },
         log: log.newScope('trust')
       })
     const connections = new RegistryConnections({
       libp2p,
-      network: config.network,
+      network: served.network,
       networkId,
       admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
-      registries: registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
+      registries: parts.registries.filter(registry => !registry.peerId.equals(libp2p.peerId)),
       redialMinDelay: config.redialMinDelay,
       redialMaxDelay: config.redialMaxDelay,
       dialTimeout: config.dialTimeout,
       log: log.newScope('registries'),
       onConnected: registry => {
-        this.events.onRegistryConnected(registry)
+        this.events.onRegistryConnected(registry, served.network)
+
+        if (!first) {
+          return
+        }
 
         if (index === undefined) {
           void this.askRegistries({ libp2p, networkId }, connections, registry.peerId)
@@ -546,36 +661,30 @@ export class Runtime implements Startable {
         this.watches.forEach(watch => { watch.registryConnected(registry.peerId) })
       },
       onDisconnected: registry => {
-        this.events.onRegistryDisconnected(registry)
-        this.useFallbacks(connections)
-        this.watches.forEach(watch => { watch.registryDisconnected(registry.peerId) })
+        this.events.onRegistryDisconnected(registry, served.network)
+
+        if (first) {
+          this.useFallbacks(connections)
+          this.watches.forEach(watch => { watch.registryDisconnected(registry.peerId) })
+        }
       }
     })
     const checkPublisher = trust === undefined ? undefined : async (record: ServiceRecord): Promise<void> => { await trust.checkPublisher(record) }
-    const records = new RecordFinder({ libp2p, network: networkId, checkPublisher, registries: connections, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
-    const health = new HealthMonitor<VerifiedRecord>({
-      libp2p,
-      interval: config.healthInterval,
-      timeout: config.healthTimeout,
-      failureThreshold: config.healthFailureThreshold,
-      log: log.newScope('health'),
-      onChange: (record, current) => { this.events.onHealthChange(toInstance(record, localHealth(current))) }
-    })
     const liveness = index === undefined
       ? undefined
       : new PublisherLiveness({
         libp2p,
-        privateKey: parts.privateKey,
+        privateKey: shared.privateKey,
         network: networkId,
         interval: config.healthInterval,
         timeout: config.healthTimeout,
         failureThreshold: config.healthFailureThreshold,
         isPublisher: peerId => hasLiveRecord(index, peerId),
         onChange: peerId => { subscriptions?.attestationChanged(peerId) },
-        metrics: parts.metrics,
+        metrics: shared.metrics,
         log: log.newScope('liveness')
       })
-    const subscriptions = index === undefined ? undefined : new SubscriptionHub({ index, attestation: peerId => liveness?.attestation(peerId), metrics: parts.metrics, log: log.newScope('subscriptions') })
+    const subscriptions = index === undefined ? undefined : new SubscriptionHub({ index, attestation: peerId => liveness?.attestation(peerId), metrics: shared.metrics, log: log.newScope('subscriptions') })
     const stopTracking = index === undefined || liveness === undefined
       ? undefined
       : index.onChange(change => {
@@ -587,16 +696,16 @@ export class Runtime implements Startable {
       })
 
     return {
-      ...parts,
+      networkId,
+      served,
+      index,
+      trust,
       registries: connections,
-      records,
-      health,
       trustService,
       liveness,
       subscriptions,
       stopTracking,
-      discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
-      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: parts.metrics }),
+      lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, served.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: shared.metrics }),
       putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log }),
       sync: index === undefined
@@ -609,9 +718,37 @@ export class Runtime implements Startable {
           interval: config.syncInterval,
           admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
           authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
-          onRegistry: registry => { this.learnRegistry(connections, registry, true) },
+          onRegistry: registry => { this.learnRegistry(connections, registry, true, learnt) },
           log: log.newScope('sync')
         })
+    }
+  }
+
+  /** The run: every network's part, and the first network's record search, health checks and discovery. */
+  private assemble (shared: SharedParts, first: NetworkRun, others: NetworkRun[], rest: Pick<Run, 'unlock' | 'prometheus'>): Run {
+    const { config } = this.init
+    const { libp2p } = shared
+    const log = this.log
+    const trust = first.trust
+    const checkPublisher = trust === undefined ? undefined : async (record: ServiceRecord): Promise<void> => { await trust.checkPublisher(record) }
+    const records = new RecordFinder({ libp2p, network: first.networkId, checkPublisher, registries: first.registries, requestTimeout: config.requestTimeout, log: log.newScope('discovery') })
+    const health = new HealthMonitor<VerifiedRecord>({
+      libp2p,
+      interval: config.healthInterval,
+      timeout: config.healthTimeout,
+      failureThreshold: config.healthFailureThreshold,
+      log: log.newScope('health'),
+      onChange: (record, current) => { this.events.onHealthChange(toInstance(record, localHealth(current))) }
+    })
+
+    return {
+      ...shared,
+      ...first,
+      ...rest,
+      others,
+      records,
+      health,
+      discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() })
     }
   }
 
@@ -669,27 +806,53 @@ export class Runtime implements Startable {
   }
 
   private async teardown (run: Run): Promise<void> {
+    const networks = [run, ...run.others]
     this.lookups = undefined
     await Promise.all([...this.watches].map(async watch => { await watch.close() }))
     await run.checks?.stop()
     run.announcer?.stop()
     run.health.stop()
     run.records.stop()
-    run.registries.stop()
-    run.pruner?.stop()
-    await run.sync?.stop()
-    run.stopTracking?.()
-    run.subscriptions?.stop()
-    run.liveness?.stop()
-    await run.trustService?.stop()
+
+    for (const part of networks) {
+      await stopNetwork(part)
+    }
+
     await this.channels.detach()
-    await run.lookupServer?.stop().catch(() => {})
-    await run.putServer?.stop().catch(() => {})
+
+    for (const part of networks) {
+      await part.lookupServer?.stop().catch(() => {})
+      await part.putServer?.stop().catch(() => {})
+    }
+
     await run.libp2p.stop()
-    run.index?.detach()
+    networks.forEach(part => { part.index?.detach() })
     await run.store.close()
     await run.unlock?.()
   }
+}
+
+/** Starts one network's part of a run, in dependency order: trust, liveness, servers, pruning, sync, then registry connections. */
+async function startNetwork (part: NetworkRun): Promise<void> {
+  await part.trustService?.start()
+  part.liveness?.start()
+  part.subscriptions?.start()
+  await part.lookupServer?.start()
+  await part.putServer?.start()
+  part.pruner?.start()
+  await part.sync?.start()
+  part.registries.start()
+}
+
+/** Stops what {@link startNetwork} started, except the lookup and put servers (stopped after channels, before libp2p). */
+async function stopNetwork (part: NetworkRun): Promise<void> {
+  part.registries.stop()
+  part.pruner?.stop()
+  await part.sync?.stop()
+  part.stopTracking?.()
+  part.subscriptions?.stop()
+  part.liveness?.stop()
+  await part.trustService?.stop()
 }
 
 /** Whether an address is 0.0.0.0 or :: (a listen address, not one to dial). */

@@ -15,8 +15,9 @@ export interface RuntimeInit {
 
 /** What the runtime reports to the node that owns it. */
 export interface RuntimeEvents {
-  onRegistryConnected(registry: RegistryAddress): void
-  onRegistryDisconnected(registry: RegistryAddress): void
+  /** `network`: the name of the network the registry was dialled for. */
+  onRegistryConnected(registry: RegistryAddress, network: string): void
+  onRegistryDisconnected(registry: RegistryAddress, network: string): void
   onHealthChange(instance: ServiceInstance): void
   onAnnounced(result: AnnounceResult): void
   onAnnounceError(err: Error): void
