@@ -302,6 +302,36 @@ describe('dashboard', function () {
     await page.setViewportSize({ width: 1280, height: 800 })
   })
 
+  it('a registry serving two networks links each network\'s page, and ?network= shows that network only', async () => {
+    const multi = await testnet.startRegistry(undefined, { network: 'alpha', networks: ['alpha', 'beta'], registryNodes: [] })
+    const multiHttp = await startRegistryHttp(multi, { port: 0, host: '127.0.0.1' })
+    const addresses = multi.multiaddrs.filter(address => !address.includes('/ws'))
+    const onAlpha = testnet.createNode({ network: 'alpha', registryNodes: addresses, metadata: { name: 'alpha-only' } })
+    const onBeta = testnet.createNode({ network: 'beta', registryNodes: addresses, metadata: { name: 'beta-only' } })
+    const betaPage = await context.newPage()
+
+    try {
+      await onAlpha.registerWithNetwork()
+      await onBeta.registerWithNetwork()
+      await betaPage.goto(`${multiHttp.url}/?network=beta`)
+      await betaPage.locator(`article[data-peer="${onBeta.peerId}"]`).waitFor({ timeout: 10_000 })
+
+      expect(await betaPage.locator('#network').innerText()).to.equal('beta')
+      expect(await betaPage.locator('#networks a').evaluateAll(links => links.map(link => [link.textContent, link.getAttribute('href'), link.getAttribute('aria-current')]))).to.deep.equal([
+        ['alpha', '?network=alpha', null],
+        ['beta', '?network=beta', 'page']
+      ])
+      expect(await betaPage.locator('section[data-service="alpha-only"]').count()).to.equal(0)
+
+      await betaPage.locator('#networks a', { hasText: 'alpha' }).click()
+      await betaPage.locator(`article[data-peer="${onAlpha.peerId}"]`).waitFor({ timeout: 10_000 })
+      expect(await betaPage.locator('section[data-service="beta-only"]').count()).to.equal(0)
+    } finally {
+      await betaPage.close()
+      await multiHttp.close()
+    }
+  })
+
   it('shows a banner and grey pills once the registry is gone, and clears them when it is back', async () => {
     await registry.stop()
     await page.waitForFunction(() => document.getElementById('banner')?.hidden === false, undefined, { timeout: 10_000 })

@@ -4,9 +4,11 @@
  * and quotas, and nothing crossing from one network to another.
  */
 import { expect } from 'chai'
-import { InvalidOptionsError, Netget, RecordRejectedError } from '../src/index.js'
+import { request } from 'node:http'
+import { InvalidOptionsError, Netget, RecordRejectedError, startRegistryHttp } from '../src/index.js'
 import { dhtProtocol, lookupProtocol, syncProtocol } from '../src/protocol/ids.js'
 import { TESTNET_TIMERS, createTestnet } from '../src/testing/index.js'
+import type { ServicesResponse } from '../src/index.js'
 import type { Testnet } from '../src/testing/index.js'
 
 async function eventually (check: () => Promise<boolean> | boolean, timeout = 20_000): Promise<void> {
@@ -29,6 +31,28 @@ async function listed (registry: Netget, network: string, name: string): Promise
 }
 
 const TCP = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+
+/** A GET's status and body; with `until`, it hangs up once the body so far passes it (an event stream). */
+async function get (url: string, until?: (body: string) => boolean): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, response => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        body += chunk
+
+        if (until?.(body) === true) {
+          req.destroy()
+          resolve({ status: response.statusCode ?? 0, body })
+        }
+      })
+      response.on('end', () => { resolve({ status: response.statusCode ?? 0, body }) })
+    })
+    req.setTimeout(15_000, () => { req.destroy(new Error(`no answer from ${url} within 15 s`)) })
+    req.on('error', err => { if (!req.destroyed) { reject(err) } })
+    req.end()
+  })
+}
 
 describe('a registry serving several networks', function () {
   this.timeout(90_000)
@@ -145,6 +169,41 @@ describe('a registry serving several networks', function () {
     expect(first.syncStats({ network: 'beta' }).peers).to.equal(1)
     expect(first.syncStats({ network: 'alpha' }).peers).to.equal(0)
     expect(second.registryNodes().map(registry => registry.network)).to.include('beta')
+  })
+
+  it('lists each network over HTTP: ?network= picks one, an unknown one is a 404 naming those served', async () => {
+    const registry = await testnet.startRegistry(undefined, { networks: ['alpha', 'beta'] })
+    const http = await startRegistryHttp(registry, { port: 0, host: '127.0.0.1', snapshotInterval: 0 })
+
+    try {
+      const addresses = registry.multiaddrs.filter(address => !address.includes('/ws'))
+      const beta = nodeOf('beta', addresses, 'billing')
+      await beta.registerWithNetwork()
+
+      const first = JSON.parse((await get(`${http.url}/api/services`)).body) as ServicesResponse
+      const second = JSON.parse((await get(`${http.url}/api/services?network=beta`)).body) as ServicesResponse
+      expect(first.network).to.equal('alpha')
+      expect(first.networks).to.deep.equal(['alpha', 'beta'])
+      expect(first.services).to.deep.equal([])
+      expect(second.network).to.equal('beta')
+      expect(second.services.map(service => service.name)).to.deep.equal(['billing'])
+      expect((await get(`${http.url}/api/services/billing?network=beta`)).status).to.equal(200)
+      expect((await get(`${http.url}/api/services/billing`)).status).to.equal(404)
+
+      const unknown = await get(`${http.url}/api/services?network=gamma`)
+      expect(unknown.status).to.equal(404)
+      expect((JSON.parse(unknown.body) as { error: string }).error).to.match(/does not serve network "gamma"; it serves "alpha", "beta"/)
+      expect((await get(`${http.url}/api/events?network=gamma`, () => true)).status).to.equal(404)
+
+      const events = await get(`${http.url}/api/events?network=beta`, body => /event: snapshot\ndata: .*\n/.test(body))
+      expect(events.status).to.equal(200)
+      const snapshot = JSON.parse(/event: snapshot\ndata: (.*)\n/.exec(events.body)?.[1] ?? '{}') as { network: string, networks: string[], services: Array<{ name: string }> }
+      expect(snapshot.network).to.equal('beta')
+      expect(snapshot.networks).to.deep.equal(['alpha', 'beta'])
+      expect(snapshot.services.map(service => service.name)).to.deep.equal(['billing'])
+    } finally {
+      await http.close()
+    }
   })
 
   it('refuses options that cannot serve several networks, naming the option', () => {

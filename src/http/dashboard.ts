@@ -15,6 +15,7 @@ const STYLE = `
   body { font: 14px/1.45 system-ui, sans-serif; margin: 0; padding: 1.5rem 2rem; color: var(--fg); background: var(--bg); }
   h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
   .meta { color: var(--muted); margin: 0 0 .5rem; overflow-wrap: anywhere; }
+  #networks a[aria-current] { color: var(--fg); font-weight: 600; text-decoration: none; }
   code { font: 12px/1.4 ui-monospace, monospace; overflow-wrap: anywhere; word-break: break-all; }
   #banner { background: #fff4d6; color: #6b4b00; border: 1px solid #f0d48a; border-radius: .4rem; padding: .6rem .8rem; margin: .75rem 0; font-weight: 600; }
   #search { width: 100%; max-width: 32rem; font: inherit; padding: .45rem .6rem; border: 1px solid #c9cede; border-radius: .4rem; margin: .75rem 0; }
@@ -67,6 +68,7 @@ export function dashboardHtml (scriptUrl: string | undefined): string {
 <body>
 <h1>netget registry</h1>
 <p class="meta">network <strong id="network">…</strong> · registry <code id="registry">…</code> · <span id="status">${scriptUrl === undefined ? 'the dashboard script is not built: run npm run build' : 'connecting…'}</span></p>
+<nav class="meta" id="networks" aria-label="networks" hidden></nav>
 <p class="meta" id="counts"></p>
 <div id="banner" role="alert" hidden></div>
 <input id="search" type="search" placeholder="filter by name, peer ID or metadata" aria-label="filter services" autocomplete="off">

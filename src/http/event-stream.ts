@@ -7,7 +7,10 @@ import type { ServerResponse } from 'node:http'
 
 /** The registry an {@link EventStream} follows (a started registry `Netget`). */
 export interface ObservedRegistry {
+  /** The network followed (a registry serving several has one stream per network). */
   network: string
+  /** Every network the registry serves, for the page's network links. */
+  networks?: string[]
   peerId: string
   multiaddrs: string[]
   observeRegistry(observer: RegistryObserver): () => void
@@ -283,7 +286,7 @@ export class EventStream {
     try {
       const snapshot = await this.init.snapshot.get()
       const { registry, limits } = this.init
-      const head = JSON.stringify({ network: registry.network, registry: { peerId: registry.peerId, multiaddrs: registry.multiaddrs }, generatedAt: snapshot.generatedAt, limits, truncated: snapshot.truncated })
+      const head = JSON.stringify({ network: registry.network, networks: registry.networks ?? [registry.network], registry: { peerId: registry.peerId, multiaddrs: registry.multiaddrs }, generatedAt: snapshot.generatedAt, limits, truncated: snapshot.truncated })
       const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"services":[`)]
       snapshot.entries.forEach((entry, i) => { parts.push(...(i === 0 ? [entry.json] : [COMMA, entry.json])) })
       parts.push(Buffer.from(`],"rtt":${JSON.stringify(Object.fromEntries(this.history))}}`))

@@ -18,6 +18,7 @@ import { DASHBOARD_CSP, dashboardHtml } from './dashboard.js'
 import { EventStream } from './event-stream.js'
 import { allowedHostNames, apiCorsHeaders, isHostAllowed, refusedHostMessage } from './request-guard.js'
 import { page, ServicesSnapshot } from './services-snapshot.js'
+import type { ObservedRegistry } from './event-stream.js'
 import type { ServiceEntry, SnapshotEntry, SnapshotLimits } from './services-snapshot.js'
 import type { Netget } from '../netget.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -101,7 +102,10 @@ export interface RegistryHttp {
 
 /** What every `/api/...` answer starts with. */
 export interface ApiResponseHead {
+  /** The network answered for: `?network=NAME`, else the registry's first. */
   network: string
+  /** Every network the registry serves (a registry serving several: pass one as `?network=NAME`). */
+  networks: string[]
   /** The registry answering, with its addresses (the `/ws` ones are what pages pass as `registryNodes`). */
   registry: { peerId: string, multiaddrs: string[] }
   /** Unix ms when the snapshot answering was built (at most `snapshotInterval` ms before the request, plus the build). */
@@ -132,15 +136,21 @@ interface Bundle {
   version: string
 }
 
+/** What the HTTP port serves of one network: its snapshot and its event stream. */
+interface NetworkView {
+  snapshot: ServicesSnapshot
+  events: EventStream
+}
+
 interface Context {
   netget: Netget
-  snapshot: ServicesSnapshot
+  /** One view per network served, the first network's first. */
+  views: Map<string, NetworkView>
   limits: SnapshotLimits
   hosts: Set<string>
   corsOrigins: ReadonlySet<string>
   maxConcurrentRequests: number
   inFlight: number
-  events: EventStream
   loadBundle(): Promise<Bundle | undefined>
   loadDashboard(): Promise<Bundle | undefined>
   /** Whether the server still accepts connections. */
@@ -206,12 +216,21 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
   const bundlePath = init.bundlePath ?? BROWSER_BUNDLE_PATH
   let bundle: Promise<Bundle | undefined> | undefined
   let dashboard: Promise<Bundle | undefined> | undefined
-  const snapshot = new ServicesSnapshot({ ...limits, interval: snapshotInterval, log, list: async options => netget.listServices(options) })
+  const views = new Map(netget.networks.map((network): [string, NetworkView] => {
+    const snapshot = new ServicesSnapshot({ ...limits, interval: snapshotInterval, log, list: async options => netget.listServices({ ...options, network }) })
+    const registry: ObservedRegistry = {
+      network,
+      networks: netget.networks,
+      get peerId () { return netget.peerId },
+      get multiaddrs () { return netget.multiaddrs },
+      observeRegistry: observer => netget.observeRegistry(observer, { network })
+    }
+    return [network, { snapshot, events: new EventStream({ registry, snapshot, limits, maxClients: maxEventClients, heartbeatInterval: eventHeartbeatInterval, flushDelay: EVENT_FLUSH_DELAY, log: log.newScope('events') }) }]
+  }))
   const context: Context = {
     netget,
     limits,
-    snapshot,
-    events: new EventStream({ registry: netget, snapshot, limits, maxClients: maxEventClients, heartbeatInterval: eventHeartbeatInterval, flushDelay: EVENT_FLUSH_DELAY, log: log.newScope('events') }),
+    views,
     hosts: allowedHostNames(host, allowedHosts),
     corsOrigins: new Set(corsOrigins),
     maxConcurrentRequests,
@@ -270,7 +289,7 @@ export async function startRegistryHttp (netget: Netget, init: RegistryHttpInit 
     url: `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${address.port}`,
     port: address.port,
     close: async () => {
-      context.events.close()
+      context.views.forEach(view => { view.events.close() })
       await closeServer(server)
     }
   }
@@ -310,7 +329,7 @@ async function handle (context: Context, request: IncomingMessage, response: Ser
   }
 
   if (path === '/api/events') {
-    openEvents(context, request, response)
+    openEvents(context, request, response, url)
     return
   }
 
@@ -391,11 +410,26 @@ function sendScript (request: IncomingMessage, response: ServerResponse, script:
   })
 }
 
-/** `/api/events`: a server-sent event stream, at most `maxEventClients` at once. */
-function openEvents (context: Context, request: IncomingMessage, response: ServerResponse): void {
-  const cors = apiCorsHeaders(request.headers.origin, context.corsOrigins)
+/**
+ * The view `?network=NAME` asks for (the first network's without it), or
+ * the message of a 404 naming the networks served.
+ */
+function viewOf (context: Context, url: URL): NetworkView | string {
+  const network = url.searchParams.get('network') ?? context.netget.network
+  return context.views.get(network) ?? `this registry does not serve network ${preview(network)}; it serves ${[...context.views.keys()].map(name => `"${name}"`).join(', ')} (pass one as ?network=NAME)`
+}
 
-  if (context.events.full) {
+/** `/api/events[?network=NAME]`: a server-sent event stream, at most `maxEventClients` at once per network. */
+function openEvents (context: Context, request: IncomingMessage, response: ServerResponse, url: URL): void {
+  const cors = apiCorsHeaders(request.headers.origin, context.corsOrigins)
+  const view = viewOf(context, url)
+
+  if (typeof view === 'string') {
+    send(response, 404, 'text/plain; charset=utf-8', `${view}\n`, cors)
+    return
+  }
+
+  if (view.events.full) {
     send(response, 503, 'text/plain; charset=utf-8', 'busy: too many event streams open, retry later\n', { ...cors, 'Retry-After': '5' })
     return
   }
@@ -405,7 +439,7 @@ function openEvents (context: Context, request: IncomingMessage, response: Serve
     return
   }
 
-  context.events.open(response, cors)
+  view.events.open(response, cors)
 }
 
 /** `/api/services` and `/api/services/NAME`, from the snapshot, at most `maxConcurrentRequests` at once. */
@@ -414,6 +448,13 @@ async function answerApi (context: Context, request: IncomingMessage, response: 
 
   if (context.inFlight >= context.maxConcurrentRequests) {
     sendJson(response, 503, [Buffer.from('{"error":"busy: too many requests at once, retry in a second"}')], { ...cors, 'Retry-After': '1' })
+    return
+  }
+
+  const view = viewOf(context, url)
+
+  if (typeof view === 'string') {
+    sendJson(response, 404, [jsonError(view)], cors)
     return
   }
 
@@ -428,9 +469,9 @@ async function answerApi (context: Context, request: IncomingMessage, response: 
         return
       }
 
-      const snapshot = await context.snapshot.get()
+      const snapshot = await view.snapshot.get()
       const selected = page(snapshot.entries, query.cursor, query.limit)
-      const head = { ...responseHead(context, snapshot.generatedAt, snapshot.truncated), ...(selected.nextCursor === undefined ? {} : { nextCursor: selected.nextCursor }) }
+      const head = { ...responseHead(context, view, snapshot.generatedAt, snapshot.truncated), ...(selected.nextCursor === undefined ? {} : { nextCursor: selected.nextCursor }) }
       sendJson(response, 200, withEntries(head, 'services', selected.entries), cors)
       return
     }
@@ -448,15 +489,15 @@ async function answerApi (context: Context, request: IncomingMessage, response: 
       return
     }
 
-    const snapshot = await context.snapshot.get()
-    const entry = await context.snapshot.service(name)
+    const snapshot = await view.snapshot.get()
+    const entry = await view.snapshot.service(name)
 
     if (entry === undefined) {
       sendJson(response, 404, [jsonError(`no live instance of "${name}" is stored on this registry`)], cors)
       return
     }
 
-    const parts = withEntries(responseHead(context, snapshot.generatedAt, snapshot.truncated), 'service', [entry])
+    const parts = withEntries(responseHead(context, view, snapshot.generatedAt, snapshot.truncated), 'service', [entry])
     sendJson(response, 200, parts, cors)
   } finally {
     context.inFlight--
@@ -479,9 +520,10 @@ function pageQuery (url: URL): { cursor?: string, limit: number } | string {
   return { cursor, limit }
 }
 
-function responseHead (context: Context, generatedAt: number, truncated: boolean): ApiResponseHead {
+function responseHead (context: Context, view: NetworkView, generatedAt: number, truncated: boolean): ApiResponseHead {
   const { netget } = context
-  return { network: netget.network, registry: { peerId: netget.peerId, multiaddrs: netget.multiaddrs }, generatedAt, limits: context.limits, truncated }
+  const network = [...context.views.entries()].find(([, each]) => each === view)?.[0] ?? netget.network
+  return { network, networks: [...context.views.keys()], registry: { peerId: netget.peerId, multiaddrs: netget.multiaddrs }, generatedAt, limits: context.limits, truncated }
 }
 
 /**

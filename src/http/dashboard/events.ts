@@ -7,7 +7,10 @@ import type { ServiceEntry, SnapshotLimits } from '../services-snapshot.js'
 
 /** `event: snapshot` — everything at once; the first event of every connection, and sent again whenever the server resyncs. */
 export interface SnapshotEvent {
+  /** The network this stream follows (`/api/events?network=NAME`, else the registry's first). */
   network: string
+  /** Every network the registry serves. */
+  networks: string[]
   /** The registry answering, with its addresses. */
   registry: { peerId: string, multiaddrs: string[] }
   /** Unix ms when the snapshot was built. */

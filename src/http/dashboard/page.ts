@@ -72,7 +72,8 @@ class Dashboard {
   }
 
   connect (): void {
-    const source = new EventSource('/api/events')
+    const network = new URLSearchParams(this.doc.defaultView?.location.search ?? '').get('network')
+    const source = new EventSource(network === null ? '/api/events' : `/api/events?network=${encodeURIComponent(network)}`)
     this.source = source
     source.addEventListener('open', () => {
       this.open = true
@@ -110,6 +111,7 @@ class Dashboard {
   private applySnapshot (data: SnapshotEvent): void {
     this.text(this.byId('network'), data.network)
     this.text(this.byId('registry'), data.registry.peerId)
+    this.showNetworks(data.networks ?? [data.network], data.network)
     this.rtt.clear()
 
     for (const [peerId, samples] of Object.entries(data.rtt)) {
@@ -357,6 +359,29 @@ class Dashboard {
   }
 
   /** Sets an element's text only if it changed (a write would drop a selection inside it). */
+  /** A registry serving several networks: a link to each network's page, the one shown marked current. */
+  private showNetworks (networks: string[], current: string): void {
+    const nav = this.byId('networks')
+    nav.hidden = networks.length < 2
+
+    if (nav.hidden || nav.dataset.networks === networks.join(' ')) {
+      return
+    }
+
+    nav.dataset.networks = networks.join(' ')
+    nav.replaceChildren(this.doc.createTextNode('networks: '), ...networks.flatMap((network, i) => {
+      const link = this.doc.createElement('a')
+      link.href = `?network=${encodeURIComponent(network)}`
+      link.textContent = network
+
+      if (network === current) {
+        link.setAttribute('aria-current', 'page')
+      }
+
+      return i === 0 ? [link] : [this.doc.createTextNode(' · '), link]
+    }))
+  }
+
   private text (element: HTMLElement, text: string): void {
     if (element.textContent !== text) {
       element.textContent = text
