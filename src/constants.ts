@@ -55,6 +55,23 @@ export const ATTESTATION_CLOCK_SKEW = 5_000
 /** The longest validity (`expiresAt - measuredAt`) a reader accepts for an attestation. */
 export const MAX_ATTESTATION_TTL = 5 * 60_000
 
+/**
+ * How far a publisher's smoothed RTT may move from the one in its signed
+ * attestation, as a fraction of the signed RTT, before a registry re-signs
+ * it (both this and {@link ATTESTATION_RTT_FLOOR} must be exceeded).
+ */
+export const ATTESTATION_RTT_BAND = 0.25
+
+/** How far, in ms, a publisher's smoothed RTT may move from the signed one before a registry re-signs (with {@link ATTESTATION_RTT_BAND}). */
+export const ATTESTATION_RTT_FLOOR = 1
+
+/**
+ * The part of an attestation's validity after which a registry re-signs it
+ * even though nothing changed: at half of it, so a steady publisher's
+ * attestation always has at least half its validity left.
+ */
+export const ATTESTATION_RESIGN_AFTER = 0.5
+
 /** Smoothing factor of round-trip times (exponentially weighted: new = old + α × (sample − old)). */
 export const RTT_SMOOTHING = 0.25
 

@@ -52,7 +52,11 @@ export interface InstanceHealth {
   source: 'registry' | 'local' | 'none'
   /** Round-trip time in milliseconds (registry ↔ instance for `registry`, this node ↔ instance for `local`). */
   rttMs?: number
-  /** Unix ms of the last measurement that found it alive. */
+  /**
+   * Unix ms of the last measurement that found it alive (`registry`: of the
+   * latest signed attestation, which a registry keeps while the instance is
+   * steady, so up to about half its validity older than its last ping).
+   */
   lastSeen?: number
   /** `registry` only: the registries whose attestations decided `status`. */
   registries?: string[]

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+import type { BrowserBenchResult, BrowserFigure } from './browser.js'
 import type { HyperdhtBenchResult, HyperdhtFigure } from './hyperdht.js'
 import type { NetgetBenchResult, NetgetFigure } from './netget.js'
 import type { Distribution } from './stats.js'
@@ -18,6 +19,12 @@ const MS_PER_SECOND = 1000
 
 /** Size at which the first milestone applies. */
 const MILESTONE_NODES = 50
+
+/** The browser rows' N: the registry, the echo service and the page. */
+const BROWSER_NODES = 3
+
+/** Targets of the browser figures, in ms. */
+const BROWSER_TARGETS = { firstInstanceMs: 250, pingMs: 2 }
 
 /** Failures printed per figure and side; the JSON keeps all of them. */
 const PRINTED_FAILURES = 5
@@ -44,6 +51,8 @@ export interface BenchReport {
   trials: number
   concurrency: number
   sizes: SizeResult[]
+  /** The browser figures (a page in Chromium), when they ran. */
+  browser?: BrowserBenchResult
 }
 
 /** One row of the table. */
@@ -55,8 +64,10 @@ export interface Row {
   hyperdht?: [number, number?]
   /** netget/hyperdht of the medians (or of the single figures). */
   ratio?: number
-  /** The first milestone at N=50, like `≤ 5`, and whether it is met. */
+  /** The first milestone at N=50, like `≤ 5`, and whether it is met; or a browser figure's target. */
   milestone?: string
+  /** False where hyperdht has nothing to compare with (a browser peer): its cells read `n/a`. */
+  counterpart?: false
   /** Failed trials of the figure on each side; `hyperdht` absent where it has no counterpart. */
   failed: { netget: TrialFailure[], hyperdht?: TrialFailure[] }
 }
@@ -85,8 +96,34 @@ export interface JsonFailure {
   error: string
 }
 
-/** The rows of every size: the single-registry network's, then the multi-registry network's where one ran. */
+/** The rows of every size (the single-registry network's, then the multi-registry network's where one ran), then the browser's. */
 export function rows (report: BenchReport): Row[] {
+  return [...sizeRows(report), ...(report.browser === undefined ? [] : browserRows(report.browser))]
+}
+
+/** The browser figures' rows: no hyperdht counterpart, each set against its target. */
+function browserRows (result: BrowserBenchResult): Row[] {
+  const row = (figure: string, key: BrowserFigure, target?: number): Row => {
+    const values = result[key]
+    return {
+      nodes: BROWSER_NODES,
+      figure,
+      unit: 'ms',
+      netget: [values.median, values.p95],
+      counterpart: false,
+      milestone: target === undefined ? undefined : `target ≤ ${target} ${values.median <= target ? 'met' : 'missed'}`,
+      failed: { netget: result.failedTrials.filter(failure => failure.figure === key) }
+    }
+  }
+
+  return [
+    row('browser: page start → first instance (hyperdht: no browser peer, n/a)', 'firstInstanceMs', BROWSER_TARGETS.firstInstanceMs),
+    row('browser: ping (established connection) (hyperdht: n/a)', 'pingMs', BROWSER_TARGETS.pingMs),
+    row('browser: channel echo (open channel) (hyperdht: n/a)', 'echoMs')
+  ]
+}
+
+function sizeRows (report: BenchReport): Row[] {
   return report.sizes.flatMap(({ nodes, netget, hyperdht, multi }) => {
     const goal = (text: string, met: boolean): string | undefined => nodes === MILESTONE_NODES ? `${text} ${met ? 'met' : 'missed'}` : undefined
     const failed = (result: NetgetBenchResult, ours: NetgetFigure, theirs?: HyperdhtFigure): Row['failed'] => ({
@@ -162,12 +199,13 @@ function pair (values: [number, number?] | undefined): [string, string] {
 
 /** The table as markdown. */
 export function markdown (report: BenchReport): string {
-  const header = '| N | figure | unit | netget median | netget p95 | hyperdht median | hyperdht p95 | netget/hyperdht | failed trials netget | failed trials hyperdht | milestone (N=50) |'
+  const header = '| N | figure | unit | netget median | netget p95 | hyperdht median | hyperdht p95 | netget/hyperdht | failed trials netget | failed trials hyperdht | milestone (N=50) or target |'
   const lines = rows(report).map(row => {
     const [ngMedian, ngP95] = pair(row.netget)
-    const [hdMedian, hdP95] = pair(row.hyperdht)
-    const ratio = row.ratio === undefined ? '—' : `${num(row.ratio)}×`
-    return `| ${row.nodes} | ${row.figure} | ${row.unit} | ${ngMedian} | ${ngP95} | ${hdMedian} | ${hdP95} | ${ratio} | ${row.failed.netget.length} | ${row.failed.hyperdht?.length ?? '—'} | ${row.milestone ?? ''} |`
+    const [hdMedian, hdP95] = row.counterpart === false ? ['n/a', 'n/a'] : pair(row.hyperdht)
+    const ratio = row.counterpart === false ? 'n/a' : row.ratio === undefined ? '—' : `${num(row.ratio)}×`
+    const hdFailed = row.counterpart === false ? 'n/a' : row.failed.hyperdht?.length ?? '—'
+    return `| ${row.nodes} | ${row.figure} | ${row.unit} | ${ngMedian} | ${ngP95} | ${hdMedian} | ${hdP95} | ${ratio} | ${row.failed.netget.length} | ${hdFailed} | ${row.milestone ?? ''} |`
   })
   return [header, '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|', ...lines].join('\n')
 }
@@ -178,6 +216,9 @@ export function markdown (report: BenchReport): string {
  * how the throughput phase was pinned to cores.
  */
 export function layout (report: BenchReport): string {
+  if (report.sizes.length === 0) {
+    return 'Layout: the browser figures only (see the note under the table).'
+  }
   const netget = report.sizes.map(({ nodes, netget }) => `N=${nodes}: ${netget.processes} processes, clients in ${netget.clientProcesses}`).join('; ')
   const pinning = report.sizes.map(({ nodes, netget, hyperdht }) => `N=${nodes}: netget ${netget.throughputPinning}, hyperdht ${hyperdht.throughputPinning}`).join('; ')
   return 'Layout (alike on both sides: every discovery/lookup, watch, join and ping crosses a process boundary): ' +
@@ -186,8 +227,18 @@ export function layout (report: BenchReport): string {
     `Throughput: the same window for both, the server process (registry / testnet) and the client processes pinned to separate cores with taskset (${pinning}).`
 }
 
-/** Notes printed under the table: per size, trials counted and the registry process. */
+/** Notes printed under the table: per size, trials counted and the registry process; then the browser's. */
 export function notes (report: BenchReport): string[] {
+  const browser = report.browser === undefined
+    ? []
+    : [`browser (N=${BROWSER_NODES}: a registry and an echo service with production defaults in the bench's process, the page in Chromium's): ` +
+        `${report.browser.failures} failed trials; navigation start → first instance (bundle fetch and parse included) median/p95 ${num(report.browser.navigationToFirstMs.median)}/${num(report.browser.navigationToFirstMs.p95)} ms; ` +
+        `of page start → first instance, start() (key, libp2p, registry connection) ${num(report.browser.startMs.median)}/${num(report.browser.startMs.p95)} ms, the discovery the rest; ` +
+        'each trial a new page (fresh identity, no connection); ping and echo: the median of 10 per trial after a first one']
+  return [...sizeNotes(report), ...browser]
+}
+
+function sizeNotes (report: BenchReport): string[] {
   return report.sizes.map(({ nodes, netget, hyperdht, multi }) =>
     `N=${nodes}: ${netget.failures} netget${multi === undefined ? '' : ` (+${multi.failures} with ${multi.registries} registries)`} and ${hyperdht.failures} hyperdht failed trials or throughput calls (left out of every figure); ` +
     `${netget.registryConnections} connections on the registry when idle; start-up ${num(netget.startupMs / MS_PER_SECOND)} s ` +

@@ -4,7 +4,7 @@
  * figure, and writes it to `bench-results/` as JSON and markdown.
  *
  * Usage: `node dist/scripts/bench/run.js [--quick] [--sizes 10,50,100]
- * [--trials 30] [--concurrency 20] [--registries 10] [--profile]`
+ * [--trials 30] [--concurrency 20] [--registries 10] [--profile] [--browser-only | --skip-browser]`
  *
  * - `--quick`: N=10 only, 10 trials, a 1 s throughput phase (under a minute).
  * - `--sizes`: network sizes, registries included (default 10,50). N=1000
@@ -14,6 +14,10 @@
  *   watch and discovery figures; rows prefixed `R registries`). Off by default.
  * - `--profile`: every child process writes a V8 CPU profile to
  *   `bench-results/profiles/` (open in Chrome DevTools).
+ * - The browser figures (`--trials` pages in Debian's Chromium,
+ *   `/usr/bin/chromium` or `NETGET_CHROMIUM`; see `browser.ts`) run after
+ *   the sizes; `--browser-only` runs only them, `--skip-browser` leaves
+ *   them out (a machine without Chromium).
  *
  * Exit code: 0 when every trial of every figure succeeded; 1 when any trial
  * failed or came back incomplete (each is printed, counted in the table and
@@ -28,6 +32,7 @@ import { cpus, loadavg, totalmem, release } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { describe } from './errors.js'
+import { benchBrowser } from './browser.js'
 import { benchHyperdht } from './hyperdht.js'
 import { benchNetget } from './netget.js'
 import { failureLines, jsonFailures, jsonRows, layout, markdown, notes } from './report.js'
@@ -55,6 +60,10 @@ interface Flags {
   /** Registries of the extra multi-registry run; 0: none. */
   registries: number
   profile: boolean
+  /** Run the network sizes. */
+  sizesOn: boolean
+  /** Run the browser figures. */
+  browser: boolean
 }
 
 function parseFlags (argv: string[]): Flags {
@@ -66,9 +75,14 @@ function parseFlags (argv: string[]): Flags {
       trials: { type: 'string' },
       concurrency: { type: 'string' },
       registries: { type: 'string' },
-      profile: { type: 'boolean', default: false }
+      profile: { type: 'boolean', default: false },
+      'browser-only': { type: 'boolean', default: false },
+      'skip-browser': { type: 'boolean', default: false }
     }
   })
+  if (values['browser-only'] === true && values['skip-browser'] === true) {
+    throw new RangeError('--browser-only and --skip-browser exclude each other')
+  }
   const quick = values.quick === true
   const integer = (flag: string, text: string | undefined, fallback: number, min: number): number => {
     if (text === undefined) {
@@ -87,7 +101,9 @@ function parseFlags (argv: string[]): Flags {
     concurrency: integer('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1),
     throughputMs: quick ? QUICK_THROUGHPUT_MS : DEFAULT_THROUGHPUT_MS,
     registries: values.registries === undefined ? 0 : integer('registries', values.registries, 0, 2),
-    profile: values.profile === true
+    profile: values.profile === true,
+    sizesOn: values['browser-only'] !== true,
+    browser: values['skip-browser'] !== true
   }
 }
 
@@ -110,7 +126,7 @@ export async function main (argv: string[]): Promise<number> {
   const started = performance.now()
   const loadBefore = loadavg()[0]
 
-  for (const nodes of flags.sizes) {
+  for (const nodes of flags.sizesOn ? flags.sizes : []) {
     process.stderr.write(`N=${nodes}: netget...`)
     const netget = await benchNetget({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv: ['--expose-gc', ...execArgv] })
     process.stderr.write(' hyperdht...')
@@ -124,6 +140,13 @@ export async function main (argv: string[]): Promise<number> {
     sizes.push({ nodes, netget, hyperdht, multi })
   }
 
+  let browser
+  if (flags.browser) {
+    process.stderr.write('browser (Chromium)...')
+    browser = await benchBrowser({ trials: flags.trials })
+    process.stderr.write(` done (${Math.round((performance.now() - started) / 1000)} s)\n`)
+  }
+
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: machine(),
@@ -131,10 +154,11 @@ export async function main (argv: string[]): Promise<number> {
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     trials: flags.trials,
     concurrency: flags.concurrency,
-    sizes
+    sizes,
+    browser
   }
   const table = markdown(report)
-  const failed = sizes.reduce((sum, size) => sum + size.netget.failures + size.hyperdht.failures + (size.multi?.failures ?? 0), 0)
+  const failed = sizes.reduce((sum, size) => sum + size.netget.failures + size.hyperdht.failures + (size.multi?.failures ?? 0), 0) + (browser?.failures ?? 0)
   const text = [
     `netget vs hyperdht — ${report.date.slice(0, 10)}, ${report.machine}`,
     `${report.command}: ${report.trials} trials per figure, loopback; 1-min load average ${report.load.map(load => load.toFixed(1)).join(' → ')} on ${cpus().length} cores`,

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'main-event'
-import { MAX_ATTESTATION_TTL, RTT_SMOOTHING } from '../constants.js'
+import { ATTESTATION_RESIGN_AFTER, ATTESTATION_RTT_BAND, ATTESTATION_RTT_FLOOR, MAX_ATTESTATION_TTL, RTT_SMOOTHING } from '../constants.js'
 import { healthWindow } from '../health/health-monitor.js'
 import { isLocalRefusal } from '../health/local-refusal.js'
 import { Slots } from '../health/slots.js'
@@ -53,6 +53,8 @@ interface Measured {
   failures: number
   /** The latest signed attestation. */
   envelope?: Uint8Array
+  /** What the latest signature started says (the one under way, else the one in `envelope`); undefined until the first, and after a signature failed. */
+  signed?: Pick<Attestation, 'status' | 'rttMs' | 'measuredAt'>
   /** Bumped on every measurement, so a slow signature never overwrites a newer one. */
   version: number
   /** The signature under way, if any. */
@@ -71,10 +73,13 @@ interface Measured {
  * holds and that connect to it: `alive` while the publisher is connected and answers libp2p pings
  * over that connection (one every `interval`, on one warm ping stream per
  * publisher: see {@link WarmPings}), `down` at once when its last
- * connection closes, or after `failureThreshold` failed pings in a row. Each
+ * connection closes, or after `failureThreshold` failed pings in a row. A
  * measurement is signed as an {@link Attestation} valid for
- * {@link attestationTtl}; lookup answers carry the latest one (see
- * docs/PROTOCOL.md §15). A failure caused by this registry itself (its own
+ * {@link attestationTtl} only when it matters (see {@link mustResign}): a
+ * status change, an RTT that moved out of its band, or a signed attestation
+ * past half its validity; lookup answers carry the latest one (see
+ * docs/PROTOCOL.md §15), whose `rttMs` and `measuredAt` may therefore be
+ * older than the latest measurement ({@link measurement}). A failure caused by this registry itself (its own
  * stream or dial limits) changes nothing. Publishers are added and removed
  * by the record index ({@link track}, {@link untrack}), so what it holds is
  * bounded by the index's quotas.
@@ -215,7 +220,10 @@ export class PublisherLiveness {
     const changed = change.status !== undefined && change.status !== measured.status
     Object.assign(measured, change, { measuredAt: Date.now() })
     this.emit(peerId, measured)
-    void this.sign(peerId, changed)
+
+    if (changed || mustResign(measured.signed, measured, Date.now(), this.ttl)) {
+      void this.sign(peerId, changed)
+    }
   }
 
   private emit (peerId: string, measured: Measured): void {
@@ -237,6 +245,7 @@ export class PublisherLiveness {
 
     const version = ++measured.version
     measured.untold = measured.untold === true || notify
+    measured.signed = { status: measured.status, rttMs: measured.rttMs, measuredAt: measured.measuredAt }
 
     try {
       const envelope = await sealAttestation({
@@ -260,10 +269,15 @@ export class PublisherLiveness {
       }
     } catch (err) {
       this.init.log.error('signing the attestation of %s failed - %e', peerId, err)
+
+      if (measured.version === version) {
+        // the next measurement signs again
+        measured.signed = undefined
+      }
     }
   }
 
-  /** Pings every connected publisher without a ping in flight; re-signs the attestations of the others. */
+  /** Pings every connected publisher without a ping in flight; measures the others `down`. */
   private tick (): void {
     for (const [peerId, measured] of this.publishers) {
       if (measured.pinging) {
@@ -318,4 +332,26 @@ export class PublisherLiveness {
  */
 export function attestationTtl (interval: number, timeout: number, failureThreshold: number): number {
   return Math.min(MAX_ATTESTATION_TTL, healthWindow(interval, timeout, failureThreshold) + interval)
+}
+
+/**
+ * Whether a measurement of a publisher whose status has not changed must be
+ * signed anew (docs/PROTOCOL.md §15.2): nothing signed yet (or the last
+ * signature failed), a smoothed RTT that moved from the signed one by more
+ * than {@link ATTESTATION_RTT_BAND} of it and more than
+ * {@link ATTESTATION_RTT_FLOOR} ms (or appeared or vanished), or a signed
+ * attestation older than {@link ATTESTATION_RESIGN_AFTER} of its validity
+ * `ttl` (ms) at `now` (Unix ms).
+ */
+export function mustResign (signed: Pick<Attestation, 'status' | 'rttMs' | 'measuredAt'> | undefined, measured: Pick<Attestation, 'status' | 'rttMs'>, now: number, ttl: number): boolean {
+  if (signed === undefined || signed.status !== measured.status || now - signed.measuredAt >= ttl * ATTESTATION_RESIGN_AFTER) {
+    return true
+  }
+
+  if (signed.rttMs === undefined || measured.rttMs === undefined) {
+    return signed.rttMs !== measured.rttMs
+  }
+
+  const moved = Math.abs(measured.rttMs - signed.rttMs)
+  return moved > ATTESTATION_RTT_BAND * signed.rttMs && moved > ATTESTATION_RTT_FLOOR
 }
