@@ -5,6 +5,7 @@
  * gets an exact one-line message (tested in test/cli.spec.ts).
  */
 import { parseArgs } from 'node:util'
+import { defaults } from '../index.js'
 import { CommandError, EXIT, quote } from './exit-codes.js'
 import { NETWORK_COMMANDS, NETWORK_WORDS } from './network-specs.js'
 import { ANNOUNCE, AUTHORITY, BOOTSTRAP_FILE, CHECK_FLAGS, CREDENTIAL, HELP, JSON_FLAG, LISTEN, NETWORK, REGISTRY, TIMEOUT } from './spec.js'
@@ -38,12 +39,12 @@ const CLIENT_DATA_DIR: FlagSpec = { type: 'string', value: 'DIR', description: '
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   registry: {
     name: 'registry',
-    usage: '--bootstrap [--network NAME] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT [--http-host HOST]] [--authority PEERID --credential FILE [--read-restricted]]',
+    usage: '--bootstrap [--network NAME ...] [--listen MULTIADDR ...] [--announce MULTIADDR ...] [--data-dir DIR] [--http PORT [--http-host HOST]] [--authority PEERID --credential FILE [--read-restricted]]',
     summary: 'run a registry node until SIGINT/SIGTERM; prints the addresses to put in bootstrap.json',
     positionals: [],
     flags: {
       bootstrap: { type: 'boolean', description: 'run a registry (bootstrap) node' },
-      network: NETWORK,
+      network: { ...NETWORK, multiple: true, description: `network to serve (default: ${defaults.DEFAULT_NETWORK}); repeat it to serve several networks from this one process (one peer ID, one kad-dht per network): --authority, --credential and --read-restricted are the first network's, the others' authority comes from bootstrap.json` },
       listen: { ...LISTEN, description: 'address to listen on; repeatable (default: /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/tcp/4002/ws)' },
       announce: ANNOUNCE,
       'data-dir': { type: 'string', value: 'DIR', description: 'where the identity and records persist (default: .netget/<network>/registry)' },
@@ -61,6 +62,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       'netget-peer --bootstrap',
       'netget-peer --bootstrap --http 8080',
       'netget-peer --bootstrap --http 8080 --http-host 10.0.0.7',
+      'netget-peer --bootstrap --network production --network staging --http 8080',
       'netget-peer --bootstrap --network staging --listen /ip4/0.0.0.0/tcp/4001 --announce /dns4/registry.example.com/tcp/4001',
       'netget-peer --bootstrap --network production --authority 12D3KooW... --credential registry.cred --read-restricted'
     ]

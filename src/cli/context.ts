@@ -69,7 +69,8 @@ export async function trustOptions (parsed: ParsedCommand, source: RegistrySourc
   const authority = stringFlag(parsed, 'authority')
   const credential = stringFlag(parsed, 'credential')
   const readRestricted = booleanFlag(parsed, 'read-restricted') ? true : undefined
-  const network = stringFlag(parsed, 'network') ?? defaults.DEFAULT_NETWORK
+  // a registry's --network may be repeated: the trust flags are the first network's
+  const network = stringFlag(parsed, 'network') ?? listFlag(parsed, 'network')[0] ?? defaults.DEFAULT_NETWORK
 
   // discover and ping use a new identity per run unless given --data-dir, and a credential names one peer
   if (credential !== undefined && stringFlag(parsed, 'data-dir') === undefined && (parsed.command === 'discover' || parsed.command === 'ping')) {

@@ -193,3 +193,65 @@ describe('registry federation (CLI processes)', function () {
     }
   })
 })
+
+describe('one registry process serving two networks (CLI processes)', function () {
+  this.timeout(300_000)
+  let dir: string
+  const peers: CliPeer[] = []
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'netget-networks-'))
+  })
+
+  after(async () => {
+    peers.forEach(peer => { peer.kill() })
+    await Promise.all(peers.map(async peer => peer.exited))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  /** `discover NAME --json` on `network` through one registry: the instances' peer IDs, or the exit code. */
+  async function discoverOn (network: string, address: string, name: string): Promise<string[] | number> {
+    const peer = new CliPeer(['discover', name, '--network', network, '--registry', address, '--json', '--timeout', '20000'])
+    await peer.exited
+    return peer.child.exitCode === 0 ? (JSON.parse(peer.stdout) as { instances: Array<{ peerId: string }> }).instances.map(instance => instance.peerId).sort() : peer.child.exitCode ?? -1
+  }
+
+  it('keeps them isolated: one name registered on each network, each network finds only its own', async () => {
+    const registryPeer = new CliPeer(['--bootstrap', '--json', '--network', 'net-a', '--network', 'net-b', ...LOOPBACK, '--data-dir', join(dir, 'registry'), '--http', '0'])
+    peers.push(registryPeer)
+    const started = await registryPeer.event('started')
+    const address: string = started.bootstrapEntry.registryNodes.find((each: string) => !each.includes('/ws'))
+    const registry: Registry = { peer: registryPeer, address, http: started.http, dataDir: join(dir, 'registry') }
+
+    if (JSON.stringify(started.networks) !== JSON.stringify(['net-a', 'net-b'])) {
+      throw new Error(`started serving ${JSON.stringify(started.networks)}`)
+    }
+
+    const register = async (network: string): Promise<string> => {
+      const peer = new CliPeer(['register', '--name', 'orders', '--network', network, ...LOOPBACK, '--data-dir', join(dir, `service-${network}`), '--json', '--timeout', '60000', '--registry', address])
+      peers.push(peer)
+      return (await peer.event('registered')).peerId
+    }
+    const onA = await register('net-a')
+    const onB = await register('net-b')
+
+    await eventually(async () => JSON.stringify(await discoverOn('net-a', address, 'orders')) === JSON.stringify([onA]))
+    await eventually(async () => JSON.stringify(await discoverOn('net-b', address, 'orders')) === JSON.stringify([onB]))
+    // a network the process does not serve: not found there (exit code of "not found" or "no registry")
+    const elsewhere = await discoverOn('net-c', address, 'orders')
+
+    if (Array.isArray(elsewhere)) {
+      throw new Error(`net-c found ${JSON.stringify(elsewhere)}`)
+    }
+
+    const listed = async (network: string): Promise<string[]> => {
+      const response = await fetch(`${registry.http}/api/services/orders?network=${network}`, { signal: AbortSignal.timeout(5_000) })
+      const body = await response.json() as { network: string, service: { instances: Array<{ peerId: string }> } }
+      return [body.network, ...body.service.instances.map(instance => instance.peerId)]
+    }
+
+    if (JSON.stringify(await listed('net-a')) !== JSON.stringify(['net-a', onA]) || JSON.stringify(await listed('net-b')) !== JSON.stringify(['net-b', onB])) {
+      throw new Error(`the HTTP port lists ${JSON.stringify([await listed('net-a'), await listed('net-b')])}`)
+    }
+  })
+})

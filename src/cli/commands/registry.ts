@@ -4,7 +4,7 @@
  * and peer connection changes.
  */
 import { Netget, startRegistryHttp } from '../../index.js'
-import { listOption, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
+import { listFlag, listOption, numberFlag, registrySource, stringFlag, trustOptions } from '../context.js'
 import { guardDataDir } from '../data-dir.js'
 import { CommandError, EXIT } from '../exit-codes.js'
 import { shortPeerId } from '../output.js'
@@ -23,9 +23,11 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   }
   const source = registrySource(parsed, io)
   const trust = await trustOptions(parsed, source)
+  const networks = listFlag(parsed, 'network')
   const node = new Netget({
     nodeType: 'registry',
-    network: stringFlag(parsed, 'network'),
+    network: networks[0],
+    networks: networks.length > 1 ? networks : undefined,
     listen: listOption(parsed, 'listen'),
     announce: listOption(parsed, 'announce'),
     dataDir: stringFlag(parsed, 'data-dir'),
@@ -57,12 +59,13 @@ export async function runRegistry ({ parsed, io, out }: CommandContext): Promise
   const authority = node.networkId.includes('@') ? node.networkId.slice(node.networkId.indexOf('@') + 1) : undefined
   const closed = authority === undefined ? '' : `, closed: authority ${authority}${trust.readRestricted === true ? ', reads restricted to credential holders' : ''}`
   const bootstrapEntry = authority === undefined ? { registryNodes: shareable } : { authority, registryNodes: shareable }
-  out.progress(`Started a registry node for network "${network}" (data dir ${guard.path}${guard.created ? ', new' : ''}${closed})`)
-  out.event('started', { peerId, network, authority, readRestricted: trust.readRestricted === true, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry, http: http?.url }, [
+  const served = node.networks
+  out.progress(`Started a registry node for ${served.length === 1 ? 'network' : 'networks'} ${served.map(name => `"${name}"`).join(', ')} (data dir ${guard.path}${guard.created ? ', new' : ''}${closed})`)
+  out.event('started', { peerId, network, networks: served, authority, readRestricted: trust.readRestricted === true, dataDir: guard.path, multiaddrs: addresses, bootstrapEntry, http: http?.url }, [
     `peer ID: ${peerId}`,
     'listening on:',
     ...addresses.map(address => `  ${address}`),
-    `add to bootstrap.json under networks.${network}.registryNodes (or pass as --registry):`,
+    `add to bootstrap.json under ${served.map(name => `networks.${name}.registryNodes`).join(', ')} (or pass as --registry):`,
     ...shareable.map(address => `  ${JSON.stringify(address)}`),
     ...(http === undefined ? [] : [`HTTP: dashboard ${http.url}/ · browser bundle ${http.url}/netget.js · JSON ${http.url}/api/services · metrics ${http.url}/metrics`]),
     `ready; ${registries === 0 ? 'no other registry to peer with' : `peering with ${registries} other registr${registries === 1 ? 'y' : 'ies'}`}; press Ctrl+C to stop`
