@@ -31,7 +31,7 @@ describe('node lifecycle', () => {
     const reconnected = nextEvent(node, 'registry:connected', event => event.detail.multiaddr === second)
     await node.start()
     await reconnected
-    expect(node.registryNodes()).to.deep.equal([{ peerId: testnet.registries[1].peerId, multiaddr: second, connected: true }])
+    expect(node.registryNodes()).to.deep.equal([{ peerId: testnet.registries[1].peerId, multiaddr: second, network: testnet.network, connected: true }])
     expect(node.libp2p.getConnections().map(connection => connection.remotePeer.toString())).to.not.include(testnet.registries[0].peerId)
   })
 
