@@ -349,7 +349,7 @@ export class Runtime implements Startable {
       throw new UnsupportedOperationError('Revocations exist on closed networks only: give the node the network\'s "authority"')
     }
 
-    await run.trust.revocations.add(envelope)
+    await run.trustService.accept(envelope)
     await run.registries.ensureConnected(signal)
     const service = run.trustService
     const answers = await Promise.allSettled(run.registries.connected().map(async registry => service.exchange(registry.peerId, ['registry'], signal, [envelope])))
@@ -523,6 +523,7 @@ export class Runtime implements Startable {
         revocationRefreshInterval: config.revocationRefreshInterval,
         registries: (): PeerId[] => connections.connected().map(registry => registry.peerId),
         onCredentialChanged: () => { this.run?.announcer?.refresh() },
+        onRevocation: (envelope, from) => { this.run?.sync?.revocationAccepted(envelope, from) },
         log: log.newScope('trust')
       })
     const connections = new RegistryConnections({
@@ -610,6 +611,7 @@ export class Runtime implements Startable {
           admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
           authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
           onRegistry: registry => { this.learnRegistry(connections, registry, true) },
+          revocations: trust === undefined || trustService === undefined ? undefined : { envelopes: () => trust.revocations.envelopes(), accept: async (envelope, from) => trustService.accept(envelope, from) },
           log: log.newScope('sync')
         })
     }
