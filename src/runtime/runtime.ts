@@ -34,6 +34,7 @@ import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import { SyncService } from '../sync/index.js'
+import { RegistryAnnouncement } from '../sync/registry-announcement.js'
 import type { SyncStats } from '../sync/index.js'
 import { ServiceWatch } from '../watch/service-watch.js'
 import type { WatchOptions } from '../watch/service-watch.js'
@@ -75,6 +76,8 @@ interface Run {
   pruner?: RecordPruner
   /** Registries only: federation with the network's other registries. */
   sync?: SyncService
+  /** Registries provide the network's registry key in the DHT; every node looks it up for more registries. */
+  announcement?: RegistryAnnouncement
   /** Registries only: the liveness of connected publishers, and the watchers of each service. */
   liveness?: PublisherLiveness
   subscriptions?: SubscriptionHub
@@ -210,6 +213,7 @@ export class Runtime implements Startable {
       await run.putServer?.start()
       run.pruner?.start()
       await run.sync?.start()
+      run.announcement?.start()
       run.registries.start()
       run.health.start()
       await this.channels.attach(libp2p, networkId)
@@ -599,6 +603,7 @@ export class Runtime implements Startable {
       discovery: new ServiceDiscovery({ network: config.network, records, health, cache: new AnswerCache() }),
       lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, config.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: parts.metrics }),
       putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
+      announcement: new RegistryAnnouncement({ dht: libp2p.services.dht, libp2p, network: networkId, provide: index !== undefined, onRegistry: registry => { this.learnRegistry(connections, registry, index !== undefined) }, log: log.newScope('announcement') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log }),
       sync: index === undefined
         ? undefined
@@ -680,6 +685,7 @@ export class Runtime implements Startable {
     run.registries.stop()
     run.pruner?.stop()
     await run.sync?.stop()
+    run.announcement?.stop()
     run.stopTracking?.()
     run.subscriptions?.stop()
     run.liveness?.stop()
