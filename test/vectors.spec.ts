@@ -16,6 +16,7 @@ import { lookupProtocol, dhtDatastorePrefix } from '../src/protocol/ids.js'
 import { verifyAttestation } from '../src/liveness/attestation.js'
 import { decodeLookupHeader, decodeLookupRequest, decodeServerFrame } from '../src/protocol/lookup-messages.js'
 import { decodeSyncMessage, encodeSyncMessage } from '../src/protocol/sync-messages.js'
+import { revocationDigest, revocationId } from '../src/sync/revocation-exchange.js'
 import { fingerprint, itemHash } from '../src/sync/sync-set.js'
 import { decodePutAnswer, encodePutAnswer } from '../src/protocol/put-messages.js'
 import { refusalOf } from '../src/protocol/refusals.js'
@@ -395,6 +396,14 @@ describe('test vectors (docs/vectors)', function () {
       }
 
       expect(fingerprints[0].fp).to.equal('0'.repeat(32))
+    })
+
+    it('revocation ids and their digest are what netget computes', async () => {
+      const { revocations } = await load('sync.json')
+      const ids = await Promise.all(revocations.envelopes.map(async (envelope: string) => revocationId(bytes(envelope))))
+      expect(ids).to.deep.equal(revocations.ids)
+      expect(await revocationDigest(ids)).to.deep.equal(revocations.digest)
+      expect(await revocationDigest([...ids].reverse()), 'the ids are sorted first').to.deep.equal(revocations.digest)
     })
 
     it('valid and tolerated messages decode as stated, netget encodes the valid ones byte for byte; malformed ones are refused', async () => {

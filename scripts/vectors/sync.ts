@@ -1,7 +1,10 @@
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
-import { encodeSyncMessage, MAX_SYNC_RANGES, MAX_SYNC_RECORDS, MAX_SYNC_REGISTRIES } from '../../src/protocol/sync-messages.js'
+import { encodeSyncMessage, MAX_SYNC_RANGES, MAX_SYNC_RECORDS, MAX_SYNC_REGISTRIES, MAX_SYNC_REVOCATIONS } from '../../src/protocol/sync-messages.js'
+import { sealEnvelope } from '../../src/records/envelope.js'
 import { sealRecord } from '../../src/records/record.js'
+import { revocationDigest, revocationId } from '../../src/sync/revocation-exchange.js'
 import { fingerprint, itemHash, itemId } from '../../src/sync/sync-set.js'
+import { REVOCATION_DOMAIN, REVOCATION_PAYLOAD_TYPE, encodeRevocation } from '../../src/trust/revocation.js'
 import { EXPIRES_AT, SEQ, fixedKey, hex, peerIdOf } from './common.js'
 import { frame } from './lookup.js'
 import { NAME, NETWORK } from './records.js'
@@ -34,6 +37,18 @@ export const sync: VectorGenerator = {
       { description: 'every item of the set (the opener\'s first range)', ids: items.map(item => item.id), fp: fingerprint(items) }
     ]
 
+    const authorityKey = await fixedKey('authority')
+    const authority = peerIdOf(authorityKey)
+    const revocationEnvelopes = await Promise.all([publisher, other].map(async (peer, i) =>
+      sealEnvelope(REVOCATION_DOMAIN, REVOCATION_PAYLOAD_TYPE, encodeRevocation({ network: NETWORK, authority, peer, revokedAt: EXPIRES_AT - (i + 1) * 86_400_000 }), authorityKey)))
+    const revocationIds = await Promise.all(revocationEnvelopes.map(revocationId))
+    const revocations = {
+      description: 'Two revocations of the network\'s authority, their ids (the first 8 bytes of SHA-256 of the envelope, hex) and the digest of both (the first 16 bytes of SHA-256 of the sorted ids joined by ",", hex) with their count (§17.5)',
+      envelopes: revocationEnvelopes.map(hex),
+      ids: revocationIds,
+      digest: await revocationDigest(revocationIds)
+    }
+
     const record = await sealRecord({ network: NETWORK, name: NAME, peerId: publisher, multiaddrs: [`/ip4/10.0.0.7/tcp/41237/p2p/${publisher}`], metadata: { name: NAME }, seq: SEQ, expiresAt: EXPIRES_AT, withdrawn: false }, publisherKey)
     const message = (description: string, value: SyncMessage, records: Uint8Array[] = []): Record<string, unknown> =>
       ({ description, frames: [hex(frame(encodeSyncMessage(value))), ...records.map(envelope => hex(frame(envelope)))], message: value })
@@ -57,7 +72,15 @@ export const sync: VectorGenerator = {
       }),
       message('a push: no ranges, one record frame after the JSON frame', { ranges: [], want: [], records: 1 }, [record]),
       message('a client asking only for the network\'s registries', { ranges: [], want: [], records: 0, registries: [] }),
-      message('an answer saying the first record of the previous message was refused by a quota', { ranges: [], want: [], records: 0, refused: [[0, 'quota']] })
+      message('an answer saying the first record of the previous message was refused by a quota', { ranges: [], want: [], records: 0, refused: [[0, 'quota']] }),
+      message('closed networks: the opener\'s first message with the digest of the revocations it holds (§17.5)', {
+        ranges: [{ lo: '', hi: null, fp: fingerprint(items), n: items.length }],
+        want: [],
+        records: 0,
+        registries: [],
+        revocationDigest: revocations.digest
+      }),
+      message('closed networks: an answer naming the revocations it holds (the digests differed) and asking for one', { ranges: [], want: [], records: 0, revocationIds: revocationIds.slice(1), wantRevocations: revocationIds.slice(0, 1) })
     ]
     const tolerated = [
       { description: 'a reason code this version does not know: read as internal (§12)', frame: hex(frame(text('{"ranges":[],"want":[],"records":0,"refused":[[3,"x-future-code"]]}'))), message: { ranges: [], want: [], records: 0, refused: [[3, 'internal']] } }
@@ -79,13 +102,18 @@ export const sync: VectorGenerator = {
       bad('a range with neither fp nor items', JSON.stringify({ ...empty, ranges: [{ lo: '', hi: null }] })),
       bad('a refusal whose code is not a string', JSON.stringify({ ...empty, refused: [[0, 42]] })),
       bad(`a refusal of position ${MAX_SYNC_RECORDS}`, JSON.stringify({ ...empty, refused: [[MAX_SYNC_RECORDS, 'quota']] })),
+      bad('a revocation digest of null', JSON.stringify({ ...empty, revocationDigest: null })),
+      bad('a revocation id that is not 16 lowercase hex digits', JSON.stringify({ ...empty, revocationIds: ['ABCDEF0123456789'] })),
+      bad('a revocation envelope that is not base64url', JSON.stringify({ ...empty, revocations: ['not base64url!'] })),
+      bad(`more than ${MAX_SYNC_REVOCATIONS} revocation envelopes`, JSON.stringify({ ...empty, revocations: Array.from({ length: MAX_SYNC_REVOCATIONS + 1 }, () => 'AAAA') })),
       bad(`more than ${MAX_SYNC_REGISTRIES} registries`, JSON.stringify({ ...empty, registries: Array.from({ length: MAX_SYNC_REGISTRIES + 1 }, () => ({ id: registry, addrs: [] })) }))
     ]
 
     return {
-      description: 'Registry sync (docs/PROTOCOL.md §17). `items`: ids (`<service name>/<peer ID>`), seqs and item hashes (the first 16 bytes of SHA-256 of `<id> <seq>`), sorted by id; `fingerprints`: the XOR of the hashes of `ids`, as 32 hex digits. `messages.valid`: frames (hex: a minimal unsigned varint length, then the bytes; the first frame JSON, then `records` record envelopes) and the decoded JSON frame; `messages.tolerated` decode to `message`; `messages.malformed`: JSON frames a registry refuses with `code` (§12), ending the session.',
+      description: 'Registry sync (docs/PROTOCOL.md §17). `items`: ids (`<service name>/<peer ID>`), seqs and item hashes (the first 16 bytes of SHA-256 of `<id> <seq>`), sorted by id; `fingerprints`: the XOR of the hashes of `ids`, as 32 hex digits. `messages.valid`: frames (hex: a minimal unsigned varint length, then the bytes; the first frame JSON, then `records` record envelopes) and the decoded JSON frame; `messages.tolerated` decode to `message`; `messages.malformed`: JSON frames a registry refuses with `code` (§12), ending the session; `revocations`: revocation ids and their digest (§17.5). In a message, `revocations` holds envelopes as base64url strings without padding.',
       items: items.map(item => ({ id: item.id, seq: item.seq, hash: hex(item.hash) })),
       fingerprints,
+      revocations,
       messages: { valid, tolerated, malformed }
     }
   }

@@ -39,6 +39,28 @@ export const MAX_SYNC_REGISTRY_ADDRS = 8
 /** Longest item id (`<service name>/<peer ID>`), in characters. */
 export const MAX_SYNC_ID_LENGTH = 160
 
+/** Most revocation ids in one message's `revocationIds`, and again in its `wantRevocations`. */
+export const MAX_SYNC_REVOCATION_IDS = 2048
+
+/** Most revocation envelopes in one message's `revocations`. */
+export const MAX_SYNC_REVOCATIONS = 32
+
+/** Most characters of base64url envelopes in one message's `revocations` (a revocation envelope is at most 4096 bytes, 5462 characters). */
+export const MAX_SYNC_REVOCATION_CHARS = 64 * 1024
+
+/** Longest base64url revocation envelope, in characters (4096 bytes, docs/PROTOCOL.md §11.3). */
+const MAX_REVOCATION_CHARS = Math.ceil(4096 * 4 / 3)
+
+/** A revocation id: 16 lowercase hex digits (docs/PROTOCOL.md §17.5). */
+const REVOCATION_ID = /^[0-9a-f]{16}$/
+
+/** What a registry says of the revocations it holds: a digest of their sorted ids, and how many. */
+export interface RevocationDigest {
+  /** 32 lowercase hex digits. */
+  digest: string
+  n: number
+}
+
 /**
  * A range of item ids, `lo` included, `hi` excluded (`null`: no upper bound),
  * with either the sender's fingerprint of it or every item it holds in it.
@@ -72,11 +94,23 @@ export interface SyncMessage {
    * of docs/PROTOCOL.md §12. Left out when none was refused.
    */
   refused?: Array<[position: number, code: RefusalCode]>
+  /**
+   * Closed networks, the opener's first message of a full session: the
+   * revocations it holds, as a digest (docs/PROTOCOL.md §17.5).
+   */
+  revocationDigest?: RevocationDigest
+  /** The ids of the revocations the sender holds (at most {@link MAX_SYNC_REVOCATION_IDS}), sent when the digests differ. */
+  revocationIds?: string[]
+  /** Ids of revocations the sender asks for (at most {@link MAX_SYNC_REVOCATION_IDS}). */
+  wantRevocations?: string[]
+  /** Revocation envelopes (at most {@link MAX_SYNC_REVOCATIONS}; base64url without padding on the wire). */
+  revocations?: Uint8Array[]
 }
 
 /** Encodes a message's JSON frame. */
 export function encodeSyncMessage (message: SyncMessage): Uint8Array {
-  return uint8ArrayFromString(JSON.stringify(message))
+  const { revocations, ...rest } = message
+  return uint8ArrayFromString(JSON.stringify(revocations === undefined ? rest : { ...rest, revocations: revocations.map(envelope => uint8ArrayToString(envelope, 'base64url')) }))
 }
 
 /** Decodes a message's JSON frame; throws InvalidRecordError (`bad-request`) if it breaks a rule of §17. */
@@ -114,6 +148,7 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
   }
 
   return {
+    ...decodeRevocationFields(message),
     ranges: ranges.map(decodeRange),
     want: want as string[],
     records: records as number,
@@ -121,6 +156,43 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
     // a code this version does not know counts as `internal` (docs/PROTOCOL.md §12)
     ...(refused === undefined ? {} : { refused: (refused as Array<[number, string]>).map(([position, code]) => [position, isRefusalCode(code) ? code : 'internal']) })
   }
+}
+
+/** The revocation fields of a message (docs/PROTOCOL.md §17.5), checked; an older peer leaves them out. */
+function decodeRevocationFields (message: Record<string, unknown>): Pick<SyncMessage, 'revocationDigest' | 'revocationIds' | 'wantRevocations' | 'revocations'> {
+  const { revocationDigest, revocationIds, wantRevocations, revocations } = message
+  const fields: Pick<SyncMessage, 'revocationDigest' | 'revocationIds' | 'wantRevocations' | 'revocations'> = {}
+
+  if (revocationDigest !== undefined) {
+    if (!isPlainObject(revocationDigest) || typeof revocationDigest.digest !== 'string' || !/^[0-9a-f]{32}$/.test(revocationDigest.digest) || !Number.isSafeInteger(revocationDigest.n) || (revocationDigest.n as number) < 0) {
+      throw badRequest('"revocationDigest" is {"digest": 32 hex digits, "n": count}')
+    }
+
+    fields.revocationDigest = { digest: revocationDigest.digest, n: revocationDigest.n as number }
+  }
+
+  for (const [field, ids] of [['revocationIds', revocationIds], ['wantRevocations', wantRevocations]] as const) {
+    if (ids === undefined) {
+      continue
+    }
+
+    if (!Array.isArray(ids) || ids.length > MAX_SYNC_REVOCATION_IDS || !ids.every(id => typeof id === 'string' && REVOCATION_ID.test(id))) {
+      throw badRequest(`"${field}" lists at most ${MAX_SYNC_REVOCATION_IDS} revocation ids of 16 lowercase hex digits`)
+    }
+
+    fields[field] = ids as string[]
+  }
+
+  if (revocations !== undefined) {
+    if (!Array.isArray(revocations) || revocations.length > MAX_SYNC_REVOCATIONS || !revocations.every(text => typeof text === 'string' && text.length <= MAX_REVOCATION_CHARS && /^[A-Za-z0-9_-]+$/.test(text)) ||
+      revocations.reduce((sum: number, text: string) => sum + text.length, 0) > MAX_SYNC_REVOCATION_CHARS) {
+      throw badRequest(`"revocations" holds at most ${MAX_SYNC_REVOCATIONS} base64url envelopes (without padding, each at most ${MAX_REVOCATION_CHARS} characters, ${MAX_SYNC_REVOCATION_CHARS} together)`)
+    }
+
+    fields.revocations = (revocations as string[]).map(text => uint8ArrayFromString(text, 'base64url'))
+  }
+
+  return fields
 }
 
 function decodeRange (range: unknown): SyncRange {

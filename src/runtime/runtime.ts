@@ -16,6 +16,7 @@ import { toInstance } from '../instances/instances.js'
 import { localHealth, registryHealth } from '../liveness/instance-health.js'
 import { PublisherLiveness } from '../liveness/publisher-liveness.js'
 import { createNetgetLibp2p } from '../libp2p/create-node.js'
+import { dhtServiceName } from '../libp2p/services.js'
 import type { NetworkDhtInit } from '../libp2p/services.js'
 import type { NetgetConfig } from '../options/index.js'
 import { createPrometheusMetrics, NO_METRICS } from '../metrics/index.js'
@@ -36,6 +37,7 @@ import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
 import { openDatastore } from '../storage/index.js'
 import { SyncService } from '../sync/index.js'
+import { RegistryAnnouncement } from '../sync/registry-announcement.js'
 import type { SyncStats } from '../sync/index.js'
 import { ServiceWatch } from '../watch/service-watch.js'
 import type { WatchOptions } from '../watch/service-watch.js'
@@ -72,6 +74,8 @@ interface NetworkRun {
   pruner?: RecordPruner
   /** Registries only: federation with the network's other registries. */
   sync?: SyncService
+  /** Registries provide the network's registry key in the DHT; every node looks it up for more registries. */
+  announcement?: RegistryAnnouncement
   /** Registries only: the liveness of connected publishers, and the watchers of each service. */
   liveness?: PublisherLiveness
   subscriptions?: SubscriptionHub
@@ -420,7 +424,7 @@ export class Runtime implements Startable {
       throw new UnsupportedOperationError('Revocations exist on closed networks only: give the node the network\'s "authority"')
     }
 
-    await run.trust.revocations.add(envelope)
+    await run.trustService.accept(envelope)
     await run.registries.ensureConnected(signal)
     const service = run.trustService
     const answers = await Promise.allSettled(run.registries.connected().map(async registry => service.exchange(registry.peerId, ['registry'], signal, [envelope])))
@@ -634,6 +638,7 @@ export class Runtime implements Startable {
         revocationRefreshInterval: config.revocationRefreshInterval,
         registries: (): PeerId[] => connections.connected().map(registry => registry.peerId),
         onCredentialChanged: () => { if (first) { this.run?.announcer?.refresh() } },
+        onRevocation: (envelope, from) => { sync?.revocationAccepted(envelope, from) },
         log: log.newScope('trust')
       })
     const connections = new RegistryConnections({
@@ -695,6 +700,21 @@ export class Runtime implements Startable {
         }
       })
 
+    const sync = index === undefined
+      ? undefined
+      : new SyncService({
+        libp2p,
+        network: networkId,
+        index,
+        checkPublisher,
+        interval: config.syncInterval,
+        admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
+        authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
+        onRegistry: registry => { this.learnRegistry(connections, registry, true, learnt) },
+        revocations: trust === undefined || trustService === undefined ? undefined : { envelopes: () => trust.revocations.envelopes(), accept: async (envelope, from) => trustService.accept(envelope, from) },
+        log: log.newScope('sync')
+      })
+
     return {
       networkId,
       served,
@@ -707,20 +727,9 @@ export class Runtime implements Startable {
       stopTracking,
       lookupServer: index === undefined ? undefined : new LookupServer({ libp2p, network: networkId, index, log: log.newScope('lookup'), authorize: readGate(trustService, served.readRestricted), attestation: peerId => liveness?.attestation(peerId), subscriptions, metrics: shared.metrics }),
       putServer: index === undefined ? undefined : new PutServer({ libp2p, network: networkId, index, checkPublisher, log: log.newScope('put') }),
+      announcement: new RegistryAnnouncement({ dht: first ? libp2p.services.dht : libp2p.services[dhtServiceName(networkId)], libp2p, network: networkId, provide: index !== undefined, onRegistry: registry => { this.learnRegistry(connections, registry, index !== undefined, learnt) }, log: log.newScope('announcement') }),
       pruner: index === undefined ? undefined : new RecordPruner({ index, interval: config.recordCleanupInterval, log }),
-      sync: index === undefined
-        ? undefined
-        : new SyncService({
-          libp2p,
-          network: networkId,
-          index,
-          checkPublisher,
-          interval: config.syncInterval,
-          admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
-          authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
-          onRegistry: registry => { this.learnRegistry(connections, registry, true, learnt) },
-          log: log.newScope('sync')
-        })
+      sync
     }
   }
 
@@ -841,6 +850,7 @@ async function startNetwork (part: NetworkRun): Promise<void> {
   await part.putServer?.start()
   part.pruner?.start()
   await part.sync?.start()
+  part.announcement?.start()
   part.registries.start()
 }
 
@@ -849,6 +859,7 @@ async function stopNetwork (part: NetworkRun): Promise<void> {
   part.registries.stop()
   part.pruner?.stop()
   await part.sync?.stop()
+  part.announcement?.stop()
   part.stopTracking?.()
   part.subscriptions?.stop()
   part.liveness?.stop()

@@ -125,7 +125,8 @@ export class Reconciler {
   }
 }
 
-function take (set: Set<string>, count: number): string[] {
+/** Takes (and removes) up to `count` ids from `set`, in insertion order. */
+export function take (set: Set<string>, count: number): string[] {
   const taken: string[] = []
 
   for (const id of set) {

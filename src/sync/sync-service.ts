@@ -3,12 +3,14 @@ import { setMaxListeners } from 'main-event'
 import { MAX_SYNC_PEERS, SYNC_PUSH_DELAY, SYNC_SESSION_TIMEOUT } from '../constants.js'
 import { syncProtocol } from '../protocol/ids.js'
 import { refusalOf } from '../protocol/refusals.js'
-import { MAX_SYNC_RECORDS, MAX_SYNC_REGISTRY_ADDRS } from '../protocol/sync-messages.js'
+import { MAX_SYNC_RECORDS, MAX_SYNC_REGISTRY_ADDRS, MAX_SYNC_REVOCATIONS } from '../protocol/sync-messages.js'
 import { verifyRecord } from '../records/verify.js'
 import { storeEnvelope } from '../registry/record-intake.js'
+import { RevocationSnapshot } from './revocation-exchange.js'
+import { dropRevoked } from './revoked-records.js'
 import { SyncSet, parseItemId } from './sync-set.js'
 import { runInitiator, runResponder } from './sync-session.js'
-import type { SessionCounts, SessionInit } from './sync-session.js'
+import type { SessionCounts, SessionInit, SyncPush } from './sync-session.js'
 import type { RefusalCode } from '../errors.js'
 import type { SyncRegistry } from '../protocol/sync-messages.js'
 import type { RecordIndex } from '../registry/record-index.js'
@@ -24,7 +26,7 @@ export interface SyncServiceInit {
   libp2p: SyncComponents
   /** The network id (a closed network's `<name>@<authority>`). */
   network: string
-  index: Pick<RecordIndex, 'datastore' | 'records' | 'record' | 'envelopes' | 'onChange' | 'size'>
+  index: Pick<RecordIndex, 'datastore' | 'records' | 'record' | 'envelopes' | 'onChange' | 'size' | 'namesOf'>
   /** Closed networks: refuses a record whose publisher holds no valid credential for it. */
   checkPublisher?: RecordIntake['checkPublisher']
   /** How often to reconcile with each connected peer registry, in ms. */
@@ -35,7 +37,27 @@ export interface SyncServiceInit {
   authorize?(connection: Connection): Promise<boolean>
   /** Called with each registry a peer registry named that this one does not know (at most {@link MAX_SYNC_PEERS} a session). */
   onRegistry?(registry: SyncRegistry): void
+  /**
+   * Closed networks: the revocations this registry holds, reconciled in
+   * every full session and pushed when new (docs/PROTOCOL.md §17.5); tell
+   * the service of each new one with {@link SyncService.revocationAccepted}.
+   * @default none (revocation fields are ignored)
+   */
+  revocations?: SyncRevocations
   log: Logger
+}
+
+/** The revocations a registry of a closed network holds, as sync uses them. */
+export interface SyncRevocations {
+  /** The envelopes held now (at most 10,000). */
+  envelopes(): Uint8Array[]
+  /**
+   * Verifies a revocation from peer registry `from` exactly as the trust
+   * exchange does (signed by the network's authority, for this network) and
+   * keeps it: `TrustService.accept`. Resolves true if it was new; rejects
+   * for a forged or malformed one.
+   */
+  accept(envelope: Uint8Array, from: string): Promise<boolean>
 }
 
 /** What a registry's sync has done since it started. */
@@ -52,6 +74,14 @@ export interface SyncStats {
   recordsRefused: number
   /** Records sent to peer registries that they said they refused, by reason code (docs/PROTOCOL.md §12). */
   refusedByPeers: Partial<Record<RefusalCode, number>>
+  /** Closed networks: revocation envelopes sent to peer registries (pushes included). */
+  revocationsSent: number
+  /** Closed networks: revocation envelopes received from peer registries, new or not. */
+  revocationsReceived: number
+  /** Closed networks: revocations received that did not verify (forged, malformed), dropped. */
+  revocationsRefused: number
+  /** Closed networks: stored records deleted because a revocation voided their publisher's credential. */
+  recordsRevoked: number
   /** Peer registries connected now (peers that speak the sync protocol). */
   peers: number
   /** Records this registry holds now (withdrawals included, expired ones until pruned). */
@@ -73,7 +103,7 @@ export class SyncService implements Startable {
   private readonly protocol: string
   private readonly set: SyncSet
   private readonly controller = new AbortController()
-  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeers: {} }
+  private readonly stats: Omit<SyncStats, 'peers' | 'records'> = { sessions: 0, failures: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeers: {}, revocationsSent: 0, revocationsReceived: 0, revocationsRefused: 0, recordsRevoked: 0 }
   /** Peers a full session runs with now, and those asked for another once it ends. */
   private readonly running = new Set<string>()
   private readonly again = new Set<string>()
@@ -81,6 +111,9 @@ export class SyncService implements Startable {
   private readonly pending = new Map<string, string | undefined>()
   /** The records being taken in from peer registries now (by id), and the peer each comes from: bounded by the sessions running. */
   private readonly receiving = new Map<string, string>()
+  /** Revocations accepted here and not pushed yet, with the peer each came from: at most {@link MAX_SYNC_REVOCATIONS}, more make full sessions instead. */
+  private readonly pendingRevocations = new Map<Uint8Array, string | undefined>()
+  private revocationOverflow = false
   private pushTimer?: ReturnType<typeof setTimeout>
   private timer?: ReturnType<typeof setInterval>
   private stopChanges?: () => void
@@ -136,6 +169,7 @@ export class SyncService implements Startable {
     clearTimeout(this.pushTimer)
     this.stopChanges?.()
     this.pending.clear()
+    this.pendingRevocations.clear()
     this.again.clear()
     this.controller.abort()
     this.init.libp2p.removeEventListener('peer:identify', this.onIdentify)
@@ -167,6 +201,36 @@ export class SyncService implements Startable {
   /** Reconciles with every connected peer registry now; resolves when done (failures are counted, not thrown). */
   async syncNow (signal?: AbortSignal): Promise<void> {
     await Promise.all(this.peers().map(async peer => { await this.fullSession(peer, signal) }))
+  }
+
+  /**
+   * Closed networks: a revocation this registry newly holds (from any path),
+   * and the peer it came from (undefined: handed to this node). Deletes the
+   * records it voids and pushes it within {@link SYNC_PUSH_DELAY} to every
+   * connected peer registry but `from` (docs/PROTOCOL.md §17.5).
+   */
+  revocationAccepted (envelope: Uint8Array, from?: string): void {
+    if (!this.started) {
+      return
+    }
+
+    const { network, index, checkPublisher } = this.init
+
+    if (checkPublisher !== undefined) {
+      void dropRevoked({ network, index, checkPublisher }, envelope).then(dropped => {
+        this.stats.recordsRevoked += dropped
+      }, err => {
+        this.init.log('could not drop the records a revocation voids - %e', err)
+      })
+    }
+
+    if (this.pendingRevocations.size >= MAX_SYNC_REVOCATIONS) {
+      this.revocationOverflow = true
+    } else {
+      this.pendingRevocations.set(envelope, from)
+    }
+
+    this.schedulePush()
   }
 
   private syncAll (): void {
@@ -212,7 +276,7 @@ export class SyncService implements Startable {
   }
 
   /** Runs the opening side of a session with `peer`; failures are logged and counted. */
-  private async open (peer: PeerId, signal?: AbortSignal, push?: Uint8Array[]): Promise<void> {
+  private async open (peer: PeerId, signal?: AbortSignal, push?: SyncPush): Promise<void> {
     const combined = anySignal([this.controller.signal, AbortSignal.timeout(SYNC_SESSION_TIMEOUT), ...(signal === undefined ? [] : [signal])])
     // every read, write and store of a session listens to it
     setMaxListeners(Infinity, combined)
@@ -256,11 +320,17 @@ export class SyncService implements Startable {
   }
 
   private session (peer: PeerId): SessionInit {
-    const { index, network, checkPublisher } = this.init
+    const { index, network, checkPublisher, revocations } = this.init
     const from = peer.toString()
     let learnt = 0
 
     return {
+      revocations: revocations === undefined
+        ? undefined
+        : {
+            snapshot: async () => RevocationSnapshot.of(revocations.envelopes()),
+            accept: async envelope => revocations.accept(envelope, from)
+          },
       snapshot: async () => this.set.snapshot(),
       envelope: async id => {
         const { name, peerId } = parseItemId(id)
@@ -318,6 +388,9 @@ export class SyncService implements Startable {
     this.stats.recordsSent += counts.recordsSent
     this.stats.recordsReceived += counts.recordsReceived
     this.stats.recordsRefused += counts.recordsRefused
+    this.stats.revocationsSent += counts.revocationsSent
+    this.stats.revocationsReceived += counts.revocationsReceived
+    this.stats.revocationsRefused += counts.revocationsRefused
 
     for (const [code, count] of Object.entries(counts.refusedByPeer) as Array<[RefusalCode, number]>) {
       this.stats.refusedByPeers[code] = (this.stats.refusedByPeers[code] ?? 0) + count
@@ -330,19 +403,27 @@ export class SyncService implements Startable {
     }
 
     this.pending.set(id, from)
+    this.schedulePush()
+  }
+
+  private schedulePush (): void {
     this.pushTimer ??= setTimeout(() => {
       this.pushTimer = undefined
       void this.flushPush()
     }, SYNC_PUSH_DELAY)
   }
 
-  /** Sends the records accepted since the last push to every peer registry; too many at once, a full session instead. */
+  /** Sends the records and revocations accepted since the last push to every peer registry; too many at once, a full session instead. */
   private async flushPush (): Promise<void> {
     const ids = [...this.pending]
+    const revocations = [...this.pendingRevocations]
+    const overflow = ids.length > MAX_SYNC_RECORDS || this.revocationOverflow
     this.pending.clear()
-    const sources = new Set(ids.map(([, from]) => from))
+    this.pendingRevocations.clear()
+    this.revocationOverflow = false
+    const sources = new Set([...ids, ...revocations].map(([, from]) => from))
 
-    if (ids.length > MAX_SYNC_RECORDS) {
+    if (overflow) {
       // too many to push: a full session with each peer registry that did not send them
       this.peers().filter(peer => !sources.has(peer.toString())).forEach(peer => { this.syncWith(peer) })
       return
@@ -361,9 +442,13 @@ export class SyncService implements Startable {
     }
 
     await Promise.all(this.peers().map(async peer => {
-      const push = envelopes.filter(({ from }) => from !== peer.toString()).map(({ envelope }) => envelope)
+      const key = peer.toString()
+      const push: SyncPush = {
+        records: envelopes.filter(({ from }) => from !== key).map(({ envelope }) => envelope),
+        revocations: revocations.filter(([, from]) => from !== key).map(([envelope]) => envelope)
+      }
 
-      if (push.length > 0) {
+      if (push.records.length > 0 || (push.revocations?.length ?? 0) > 0) {
         await this.open(peer, undefined, push)
       }
     }))

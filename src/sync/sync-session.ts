@@ -4,6 +4,8 @@ import { MAX_RECORD_BYTES } from '../constants.js'
 import { InvalidRecordError } from '../errors.js'
 import { MAX_SYNC_FRAME_BYTES, decodeSyncMessage, encodeSyncMessage } from '../protocol/sync-messages.js'
 import { Reconciler } from './reconciler.js'
+import { RevocationReconciler } from './revocation-exchange.js'
+import type { RevocationSnapshot } from './revocation-exchange.js'
 import type { SyncMessage, SyncRegistry } from '../protocol/sync-messages.js'
 import type { SyncSnapshot } from './sync-set.js'
 import type { RefusalCode } from '../errors.js'
@@ -22,6 +24,26 @@ export interface SessionInit {
   registries(): SyncRegistry[]
   /** Called with the registries the peer named. */
   onRegistries(registries: SyncRegistry[]): void
+  /**
+   * Closed networks: the revocations this registry holds, reconciled in
+   * every full session (docs/PROTOCOL.md §17.5). Undefined: revocation
+   * fields are ignored.
+   */
+  revocations?: SessionRevocations
+}
+
+/** What a session asks its registry for about revocations. */
+export interface SessionRevocations {
+  /** The revocations held now. */
+  snapshot(): Promise<RevocationSnapshot>
+  /** Verifies and keeps a revocation from the peer, as the trust exchange does; resolves true if new, rejects for an invalid one. */
+  accept(envelope: Uint8Array): Promise<boolean>
+}
+
+/** What a push session carries: records and revocations just accepted here. */
+export interface SyncPush {
+  records: Uint8Array[]
+  revocations?: Uint8Array[]
 }
 
 /** What one session did, counted on this side. */
@@ -36,13 +58,17 @@ export interface SessionCounts {
   recordsRefused: number
   /** Records this side sent that the peer said it refused, by reason code. */
   refusedByPeer: Partial<Record<RefusalCode, number>>
+  revocationsSent: number
+  revocationsReceived: number
+  /** Revocations received that did not verify (forged, malformed), dropped. */
+  revocationsRefused: number
 }
 
 type Frames = ReturnType<typeof lpStream>
 
 /** A session's stream, counting bytes both ways. */
 class SessionStream {
-  readonly counts: SessionCounts = { rounds: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeer: {} }
+  readonly counts: SessionCounts = { rounds: 0, bytesSent: 0, bytesReceived: 0, recordsSent: 0, recordsReceived: 0, recordsRefused: 0, refusedByPeer: {}, revocationsSent: 0, revocationsReceived: 0, revocationsRefused: 0 }
   /** This side's refusals of the records of the message read last, told in the next message written. */
   private refusals: Array<[number, RefusalCode]> = []
   private readonly frames: Frames
@@ -70,6 +96,7 @@ class SessionStream {
     await this.frames.writeV(frames, { signal: this.signal })
     this.counts.rounds++
     this.counts.recordsSent += envelopes.length
+    this.counts.revocationsSent += message.revocations?.length ?? 0
   }
 
   /** Reads one message and takes in its records; undefined when the other side closed. */
@@ -121,12 +148,49 @@ class SessionStream {
       this.init.onRegistries(message.registries)
     }
 
+    await this.acceptRevocations(message.revocations ?? [])
     return message
+  }
+
+  /** Takes the peer's revocations one at a time; an invalid one is dropped and counted, and the session goes on. */
+  private async acceptRevocations (envelopes: Uint8Array[]): Promise<void> {
+    const revocations = this.init.revocations
+
+    if (revocations === undefined) {
+      return
+    }
+
+    for (const envelope of envelopes) {
+      this.counts.revocationsReceived++
+
+      try {
+        await revocations.accept(envelope)
+      } catch {
+        this.counts.revocationsRefused++
+      }
+
+      this.signal.throwIfAborted()
+    }
   }
 }
 
 function isEmpty (message: SyncMessage): boolean {
-  return message.ranges.length === 0 && message.want.length === 0 && message.records === 0
+  return message.ranges.length === 0 && message.want.length === 0 && message.records === 0 && !hasRevocations(message)
+}
+
+/** Whether a message carries revocation ids, wants or envelopes. */
+function hasRevocations (message: SyncMessage): boolean {
+  return (message.revocationIds?.length ?? 0) + (message.wantRevocations?.length ?? 0) + (message.revocations?.length ?? 0) > 0
+}
+
+/** Whether a message opens or takes part in reconciling revocations. */
+function negotiatesRevocations (message: SyncMessage): boolean {
+  return message.revocationDigest !== undefined || (message.revocationIds?.length ?? 0) + (message.wantRevocations?.length ?? 0) > 0
+}
+
+/** A session's message with the revocation half's fields added. */
+function withRevocations (next: { message: SyncMessage, envelopes: Uint8Array[] }, revocations: RevocationReconciler | undefined): { message: SyncMessage, envelopes: Uint8Array[] } {
+  return revocations === undefined ? next : { message: { ...next.message, ...revocations.next() }, envelopes: next.envelopes }
 }
 
 /**
@@ -134,9 +198,11 @@ function isEmpty (message: SyncMessage): boolean {
  * (`push` undefined), or only sends `push` (records just accepted here).
  * Resolves with what it did; the stream is closed.
  */
-export async function runInitiator (stream: Stream, init: SessionInit, signal: AbortSignal, push?: Uint8Array[]): Promise<SessionCounts> {
+export async function runInitiator (stream: Stream, init: SessionInit, signal: AbortSignal, push?: SyncPush): Promise<SessionCounts> {
   const session = new SessionStream(stream, init, signal)
   const reconciler = new Reconciler({ snapshot: await init.snapshot(), envelope: init.envelope })
+  // a push carries its revocations and reconciles none
+  const revocations = push === undefined && init.revocations !== undefined ? new RevocationReconciler(await init.revocations.snapshot()) : undefined
 
   if (push === undefined) {
     reconciler.open()
@@ -145,10 +211,16 @@ export async function runInitiator (stream: Stream, init: SessionInit, signal: A
   let lastEmpty = false
 
   for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
-    const next = round === 0 && push !== undefined ? { message: { ranges: [], want: [], records: push.length }, envelopes: push } : await reconciler.next()
+    const next = round === 0 && push !== undefined
+      ? { message: { ranges: [], want: [], records: push.records.length, ...(push.revocations === undefined ? {} : { revocations: push.revocations }) }, envelopes: push.records }
+      : withRevocations(await reconciler.next(), revocations)
 
     if (round === 0 && push === undefined) {
       next.message.registries = init.registries()
+
+      if (revocations !== undefined) {
+        next.message.revocationDigest = revocations.digest
+      }
     }
 
     if (round > 0 && lastEmpty && isEmpty(next.message)) {
@@ -163,6 +235,7 @@ export async function runInitiator (stream: Stream, init: SessionInit, signal: A
     }
 
     reconciler.receive(answer)
+    revocations?.receive(answer)
     lastEmpty = isEmpty(answer)
   }
 
@@ -174,6 +247,7 @@ export async function runInitiator (stream: Stream, init: SessionInit, signal: A
 export async function runResponder (stream: Stream, init: SessionInit, signal: AbortSignal): Promise<SessionCounts> {
   const session = new SessionStream(stream, init, signal)
   let reconciler: Reconciler | undefined
+  let revocations: RevocationReconciler | undefined
 
   for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
     const message = await session.read()
@@ -182,10 +256,16 @@ export async function runResponder (stream: Stream, init: SessionInit, signal: A
       break
     }
 
-    // a message asking nothing (a node asking only for registries) needs no snapshot
-    reconciler ??= isEmpty(message) ? undefined : new Reconciler({ snapshot: await init.snapshot(), envelope: init.envelope })
+    // a message asking nothing (a node asking only for registries, a push of revocations only) needs no snapshot
+    reconciler ??= message.ranges.length === 0 && message.want.length === 0 && message.records === 0 ? undefined : new Reconciler({ snapshot: await init.snapshot(), envelope: init.envelope })
     reconciler?.receive(message)
-    const next: { message: SyncMessage, envelopes: Uint8Array[] } = reconciler === undefined ? { message: { ranges: [], want: [], records: 0 }, envelopes: [] } : await reconciler.next()
+
+    if (init.revocations !== undefined && negotiatesRevocations(message)) {
+      revocations ??= new RevocationReconciler(await init.revocations.snapshot())
+    }
+
+    revocations?.receive(message)
+    const next = withRevocations(reconciler === undefined ? { message: { ranges: [], want: [], records: 0 }, envelopes: [] } : await reconciler.next(), revocations)
 
     if (round === 0 && message.registries !== undefined) {
       next.message.registries = init.registries()

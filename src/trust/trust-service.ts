@@ -36,8 +36,13 @@ export interface TrustServiceInit {
   registries(): PeerId[]
   /** Called when a replaced credential file brought a new credential (re-announce with it). */
   onCredentialChanged(): void
-  /** Called with each new revocation learnt (a registry drops the records it voids). */
-  onRevocation?(envelope: Uint8Array): void
+  /**
+   * Called with each new revocation learnt, from any path (the trust
+   * exchange, registry sync, this node), and the peer it came from
+   * (undefined: handed to this node). A registry drops the records it voids
+   * and pushes it to its peer registries.
+   */
+  onRevocation?(envelope: Uint8Array, from?: string): void
   log: Logger
 }
 
@@ -249,14 +254,31 @@ export class TrustService implements Startable {
     this.pending.delete(connectionId)
   }
 
+  /**
+   * Verifies a revocation envelope (signed by this network's authority, for
+   * this network: `RevocationList.add`) and keeps it: held, stored (a
+   * registry's survive restarts) and told to `onRevocation`. Every path a
+   * revocation arrives by goes through here. Resolves true if it was new,
+   * false for one already held, older than one held or of another network;
+   * rejects with InvalidRecordError for a forged or malformed one.
+   *
+   * @param from - the peer it came from (undefined: handed to this node)
+   */
+  async accept (envelope: Uint8Array, from?: string): Promise<boolean> {
+    if (!await this.init.trust.revocations.add(envelope)) {
+      return false
+    }
+
+    this.init.log('revocation learnt from %s', from ?? 'this node')
+    await this.init.datastore?.put(this.revocationKey(envelope), envelope)
+    this.init.onRevocation?.(envelope, from)
+    return true
+  }
+
   private async merge (envelopes: Uint8Array[], from: string): Promise<void> {
     for (const envelope of envelopes) {
       try {
-        if (await this.init.trust.revocations.add(envelope)) {
-          this.init.log('revocation learnt from %s', from)
-          await this.init.datastore?.put(this.revocationKey(envelope), envelope)
-          this.init.onRevocation?.(envelope)
-        }
+        await this.accept(envelope, from)
       } catch (err) {
         this.init.log('peer %s sent an invalid revocation - %e', from, err)
       }
