@@ -5,7 +5,9 @@
  */
 import { expect } from 'chai'
 import { request } from 'node:http'
-import { InvalidOptionsError, Netget, RecordRejectedError, startRegistryHttp } from '../src/index.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { InvalidOptionsError, Netget, RecordRejectedError, issueCredential, startRegistryHttp } from '../src/index.js'
 import { dhtProtocol, lookupProtocol, syncProtocol } from '../src/protocol/ids.js'
 import { TESTNET_TIMERS, createTestnet } from '../src/testing/index.js'
 import type { ServicesResponse } from '../src/index.js'
@@ -169,6 +171,34 @@ describe('a registry serving several networks', function () {
     expect(first.syncStats({ network: 'beta' }).peers).to.equal(1)
     expect(first.syncStats({ network: 'alpha' }).peers).to.equal(0)
     expect(second.registryNodes().map(registry => registry.network)).to.include('beta')
+  })
+
+  it('serves an open and a closed network side by side: the closed one\'s credentials rule only there', async () => {
+    const authorityKey = await generateKeyPair('Ed25519')
+    const authority = peerIdFromPrivateKey(authorityKey).toString()
+    const grant = async (role: 'registry' | 'publish', names?: string[]): Promise<{ privateKey: Awaited<ReturnType<typeof generateKeyPair>>, credential: Uint8Array }> => {
+      const privateKey = await generateKeyPair('Ed25519')
+      const { envelope } = await issueCredential({ network: 'beta', peer: peerIdFromPrivateKey(privateKey).toString(), role, names, ttl: 600_000 }, authorityKey)
+      return { privateKey, credential: envelope }
+    }
+    const registryGrant = await grant('registry')
+    const registry = await testnet.startRegistry(undefined, { privateKey: registryGrant.privateKey, networks: ['alpha', { network: 'beta', authority, credential: registryGrant.credential }] })
+    const addresses = registry.multiaddrs.filter(address => !address.includes('/ws'))
+
+    // alpha stays open: no credential needed
+    const open = nodeOf('alpha', addresses, 'orders')
+    await open.registerWithNetwork()
+    expect(await listed(registry, 'alpha', 'orders')).to.deep.equal([open.peerId])
+
+    // beta is closed: a publisher with a credential is stored, one without is refused
+    const allowed = testnet.createNode({ network: 'beta', authority, registryNodes: addresses, metadata: { name: 'orders' }, ...await grant('publish', ['orders']) })
+    await allowed.registerWithNetwork()
+    const stranger = testnet.createNode({ network: 'beta', authority, registryNodes: addresses, metadata: { name: 'orders' } })
+    const refused = await stranger.registerWithNetwork().then(() => undefined, (err: Error) => err)
+
+    expect(refused, 'a publisher without a credential').to.be.instanceOf(Error)
+    expect(await listed(registry, `beta@${authority}`, 'orders')).to.deep.equal([allowed.peerId])
+    expect(registry.networks).to.deep.equal(['alpha', 'beta'])
   })
 
   it('lists each network over HTTP: ?network= picks one, an unknown one is a 404 naming those served', async () => {
