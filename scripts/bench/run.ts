@@ -123,6 +123,8 @@ export async function main (argv: string[]): Promise<number> {
   const execArgv = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
   await mkdir(flags.profile ? profileDir : RESULTS_DIR, { recursive: true })
   const sizes: SizeResult[] = []
+  /** The fewest services and clients a multi-registry run needs (three instances of a service, clients to discover them). */
+  const MIN_MULTI_PEERS = 10
   const started = performance.now()
   const loadBefore = loadavg()[0]
 
@@ -132,7 +134,9 @@ export async function main (argv: string[]): Promise<number> {
     process.stderr.write(' hyperdht...')
     const hyperdht = await benchHyperdht({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv })
     let multi
-    if (flags.registries > 0) {
+    if (flags.registries > 0 && nodes - flags.registries < MIN_MULTI_PEERS) {
+      process.stderr.write(` (no ${flags.registries}-registry run: it needs ${MIN_MULTI_PEERS} nodes beside the registries)`)
+    } else if (flags.registries > 0) {
       process.stderr.write(` netget with ${flags.registries} registries...`)
       multi = await benchNetget({ nodes, trials: flags.trials, concurrency: flags.concurrency, throughputMs: flags.throughputMs, execArgv: ['--expose-gc', ...execArgv], registries: flags.registries })
     }

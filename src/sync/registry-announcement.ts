@@ -1,4 +1,5 @@
 import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -133,6 +134,8 @@ export class RegistryAnnouncement implements Startable {
 
   private async bounded (controller: AbortController, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
     const signal = anySignal([controller.signal, AbortSignal.timeout(this.init.timeout ?? REGISTRY_ANNOUNCE_TIMEOUT)])
+    // kad-dht adds a listener per query path and dial: no leak, just many
+    setMaxListeners(Infinity, signal)
 
     try {
       await work(signal)
