@@ -7,7 +7,9 @@ import { expect } from 'chai'
 import { logger } from '@libp2p/logger'
 import { dhtProtocol, issueCredential, issueRevocation, recordKey, sealRecord, verifyRecord } from '../src/index.js'
 import { NetworkTrust } from '../src/trust/network-trust.js'
-import { dhtDatastorePrefix } from '../src/protocol/ids.js'
+import { dhtDatastorePrefix, syncProtocol } from '../src/protocol/ids.js'
+import { askRegistries } from '../src/sync/sync-session.js'
+import type { SyncRegistry } from '../src/protocol/sync-messages.js'
 import { storedRecordKey } from '../src/records/validator.js'
 import { createTestnet } from '../src/testing/index.js'
 import { putOverOneStream } from './store-helpers.js'
@@ -235,6 +237,28 @@ describe('closed networks', function () {
     const refused = await ask(stranger)
     expect(refused).to.not.equal('answered')
     expect(refused).to.not.equal('TimeoutError')
+  })
+
+  it('names its peer registries to a node holding any credential, on the sync protocol, and to no one without one when read-restricted', async () => {
+    const hub = await testnet.startRegistry(undefined, { readRestricted: true, ...options(await grant('registry')) })
+    const hubAddress = multiaddr(testnet.registryNodes[0])
+    const peer = await testnet.startRegistry(undefined, { readRestricted: true, registryNodes: [testnet.registryNodes[0]], ...options(await grant('registry')) })
+    await waitUntil(async () => hub.registryNodes().some(({ peerId, connected }) => connected && peerId === peer.peerId), 30_000)
+    const ask = async (node: Netget): Promise<SyncRegistry[]> => {
+      const signal = AbortSignal.timeout(20_000)
+      return askRegistries(await node.libp2p.dialProtocol(hubAddress, syncProtocol(hub.networkId), { signal }), signal)
+    }
+
+    // a reader is not a registry: it may not sync, but it may learn the registries to fall back on
+    const reader = testnet.createNode(options(await grant('read')))
+    const admitted = nextEvent(reader, 'registry:connected')
+    await reader.start()
+    await admitted
+    expect((await ask(reader)).map(registry => registry.id)).to.include(peer.peerId)
+
+    const stranger = testnet.createNode({ registryNodes: [] })
+    await stranger.start()
+    expect((await rejectionOf(ask(stranger))).name).to.not.equal('TimeoutError')
   })
 
   it('never meets a network of the same name with another authority', async () => {

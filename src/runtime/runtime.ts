@@ -35,10 +35,11 @@ import { SubscriptionHub } from '../registry/subscriptions.js'
 import { Announcer } from '../service/announcer.js'
 import { NetworkTrust } from '../trust/network-trust.js'
 import { TrustService } from '../trust/trust-service.js'
+import type { Credential } from '../trust/credential.js'
 import { openDatastore } from '../storage/index.js'
 import { SyncService } from '../sync/index.js'
 import { RegistryAnnouncement } from '../sync/registry-announcement.js'
-import type { SyncStats } from '../sync/index.js'
+import type { SyncAccess, SyncStats } from '../sync/index.js'
 import { ServiceWatch } from '../watch/service-watch.js'
 import type { WatchOptions } from '../watch/service-watch.js'
 import type { LookupClient } from '../discovery/lookup-client.js'
@@ -709,7 +710,7 @@ export class Runtime implements Startable {
         checkPublisher,
         interval: config.syncInterval,
         admit: trustService === undefined ? undefined : async (peer, signal) => { await admitRegistry(trustService, peer, signal) },
-        authorize: trustService === undefined ? undefined : async connection => (await trustService.waitForCredential(connection))?.role === 'registry',
+        authorize: trustService === undefined ? undefined : async connection => syncAccess(await trustService.waitForCredential(connection), served.readRestricted),
         onRegistry: registry => { this.learnRegistry(connections, registry, true, learnt) },
         revocations: trust === undefined || trustService === undefined ? undefined : { envelopes: () => trust.revocations.envelopes(), accept: async (envelope, from) => trustService.accept(envelope, from) },
         log: log.newScope('sync')
@@ -902,6 +903,15 @@ async function admitRegistry (trustService: TrustService, peer: PeerId, signal: 
  * answering a peer: it must have presented a passing credential (waiting a
  * moment for a new connection's trust exchange). Undefined elsewhere.
  */
+/** Closed networks: registries sync; other nodes may ask for the registry list, on a read-restricted network only with a credential. */
+function syncAccess (credential: Credential | undefined, readRestricted: boolean): SyncAccess {
+  if (credential?.role === 'registry') {
+    return 'sync'
+  }
+
+  return credential === undefined && readRestricted ? 'none' : 'ask'
+}
+
 function readGate (trustService: TrustService | undefined, readRestricted: boolean): ((connection: Connection) => Promise<string | undefined>) | undefined {
   if (trustService === undefined || !readRestricted) {
     return undefined

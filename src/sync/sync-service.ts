@@ -9,7 +9,7 @@ import { storeEnvelope } from '../registry/record-intake.js'
 import { RevocationSnapshot } from './revocation-exchange.js'
 import { dropRevoked } from './revoked-records.js'
 import { SyncSet, parseItemId } from './sync-set.js'
-import { runInitiator, runResponder } from './sync-session.js'
+import { answerRegistries, runInitiator, runResponder } from './sync-session.js'
 import type { SessionCounts, SessionInit, SyncPush } from './sync-session.js'
 import type { RefusalCode } from '../errors.js'
 import type { SyncRegistry } from '../protocol/sync-messages.js'
@@ -20,6 +20,9 @@ import type { Libp2p } from 'libp2p'
 
 /** The parts of libp2p registry sync uses. */
 export type SyncComponents = Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'getMultiaddrs' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+
+/** What a peer may do on the sync protocol: sync, only ask for the registry list, or nothing. */
+export type SyncAccess = 'sync' | 'ask' | 'none'
 
 /** What a {@link SyncService} needs. */
 export interface SyncServiceInit {
@@ -33,8 +36,13 @@ export interface SyncServiceInit {
   interval: number
   /** Closed networks: resolves if `peer` may sync (holds a `registry` credential), rejects otherwise. */
   admit?(peer: PeerId, signal: AbortSignal): Promise<void>
-  /** Closed networks: whether the peer on an inbound connection may sync. */
-  authorize?(connection: Connection): Promise<boolean>
+  /**
+   * Closed networks: what the peer on an inbound connection may do on the
+   * sync protocol: `'sync'` (a registry), `'ask'` (only ask for the registry
+   * list, §17.4) or `'none'`.
+   * @default every peer may sync
+   */
+  authorize?(connection: Connection): Promise<SyncAccess>
   /** Called with each registry a peer registry named that this one does not know (at most {@link MAX_SYNC_PEERS} a session). */
   onRegistry?(registry: SyncRegistry): void
   /**
@@ -304,8 +312,15 @@ export class SyncService implements Startable {
     setMaxListeners(Infinity, signal)
 
     try {
-      if (this.init.authorize !== undefined && !(await this.init.authorize(connection))) {
-        throw new Error('the peer holds no registry credential of this network')
+      const access = await this.init.authorize?.(connection) ?? 'sync'
+
+      if (access === 'none') {
+        throw new Error('the peer holds no credential of this read-restricted network')
+      }
+
+      if (access === 'ask') {
+        await answerRegistries(stream, () => this.registries(), signal)
+        return
       }
 
       // a peer is taken for a registry from identify's protocol list only: nodes that are not registries ask for the registry list on this protocol too

@@ -279,6 +279,35 @@ export async function runResponder (stream: Stream, init: SessionInit, signal: A
 }
 
 /**
+ * Answers a peer that may only ask for the registry list (a node that is not
+ * a registry on a closed network, docs/PROTOCOL.md §17.4): reads one
+ * message, answers it with this side's registries and closes. Records,
+ * registries and revocations the peer sends are not taken; rejects if the
+ * message asks for more than the list.
+ */
+export async function answerRegistries (stream: Stream, registries: () => SyncRegistry[], signal: AbortSignal): Promise<void> {
+  const session = new SessionStream(stream, {
+    snapshot: async () => { throw new Error('not used') },
+    envelope: async () => undefined,
+    accept: async () => 'not-authorized',
+    registries,
+    onRegistries: () => {}
+  }, signal)
+  const message = await session.read()
+
+  if (message === undefined) {
+    return
+  }
+
+  if (message.registries === undefined || !isEmpty(message) || message.revocationDigest !== undefined) {
+    throw new Error('only a registry of the network may sync; another node may only ask for the registry list')
+  }
+
+  await session.write({ ranges: [], want: [], records: 0, registries: registries() }, [])
+  await stream.close({ signal })
+}
+
+/**
  * Asks a registry which other registries of the network it knows, on the
  * sync protocol's `stream` (docs/PROTOCOL.md §17.4): one message naming
  * none, one answer. Resolves with the registries named (at most 16).
