@@ -147,6 +147,8 @@ export class SyncService implements Startable {
     this.init = init
     this.protocol = syncProtocol(init.network)
     this.set = new SyncSet(() => init.index.records())
+    // every session listens to it: pushes to each peer registry and the sessions peers open run at once
+    setMaxListeners(Infinity, this.controller.signal)
   }
 
   async start (): Promise<void> {
