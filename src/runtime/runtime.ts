@@ -898,11 +898,6 @@ async function admitRegistry (trustService: TrustService, peer: PeerId, signal: 
   }
 }
 
-/**
- * On a read-restricted closed network, the check a registry makes before
- * answering a peer: it must have presented a passing credential (waiting a
- * moment for a new connection's trust exchange). Undefined elsewhere.
- */
 /** Closed networks: registries sync; other nodes may ask for the registry list, on a read-restricted network only with a credential. */
 function syncAccess (credential: Credential | undefined, readRestricted: boolean): SyncAccess {
   if (credential?.role === 'registry') {
@@ -912,6 +907,11 @@ function syncAccess (credential: Credential | undefined, readRestricted: boolean
   return credential === undefined && readRestricted ? 'none' : 'ask'
 }
 
+/**
+ * On a read-restricted closed network, the check a registry makes before
+ * answering a peer: it must have presented a passing credential (waiting a
+ * moment for a new connection's trust exchange). Undefined elsewhere.
+ */
 function readGate (trustService: TrustService | undefined, readRestricted: boolean): ((connection: Connection) => Promise<string | undefined>) | undefined {
   if (trustService === undefined || !readRestricted) {
     return undefined
