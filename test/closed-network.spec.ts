@@ -9,6 +9,7 @@ import { dhtProtocol, issueCredential, issueRevocation, recordKey, sealRecord, v
 import { NetworkTrust } from '../src/trust/network-trust.js'
 import { dhtDatastorePrefix, syncProtocol } from '../src/protocol/ids.js'
 import { askRegistries } from '../src/sync/sync-session.js'
+import { SyncSnapshot, runInitiator } from '../src/sync/index.js'
 import type { SyncRegistry } from '../src/protocol/sync-messages.js'
 import { storedRecordKey } from '../src/records/validator.js'
 import { createTestnet } from '../src/testing/index.js'
@@ -255,6 +256,20 @@ describe('closed networks', function () {
     await reader.start()
     await admitted
     expect((await ask(reader)).map(registry => registry.id)).to.include(peer.peerId)
+
+    // ...and a record it pushes as a registry would is not taken, though its publisher may publish it
+    const entry = await sealedFor(hub, await grant('publish', ['payments']), 'payments')
+    const signal = AbortSignal.timeout(20_000)
+    const stream = await reader.libp2p.dialProtocol(hubAddress, syncProtocol(hub.networkId), { signal })
+    const refusedPush = await rejectionOf(runInitiator(stream, {
+      snapshot: async () => new SyncSnapshot([]),
+      envelope: async () => undefined,
+      accept: async () => undefined,
+      registries: () => [],
+      onRegistries: () => {}
+    }, signal, { records: [entry.value] }))
+    expect(refusedPush.name).to.not.equal('TimeoutError')
+    expect(await stored(hub, entry)).to.equal(false)
 
     const stranger = testnet.createNode({ registryNodes: [] })
     await stranger.start()

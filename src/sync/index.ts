@@ -9,4 +9,4 @@ export { RevocationReconciler, RevocationSnapshot, revocationDigest, revocationI
 export { dropRevoked } from './revoked-records.js'
 export { SyncSet, SyncSnapshot, fingerprint, itemId, itemHash } from './sync-set.js'
 export { Reconciler } from './reconciler.js'
-export { answerRegistries, runInitiator, runResponder } from './sync-session.js'
+export { runInitiator, runResponder } from './sync-session.js'

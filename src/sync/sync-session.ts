@@ -286,13 +286,7 @@ export async function runResponder (stream: Stream, init: SessionInit, signal: A
  * message asks for more than the list.
  */
 export async function answerRegistries (stream: Stream, registries: () => SyncRegistry[], signal: AbortSignal): Promise<void> {
-  const session = new SessionStream(stream, {
-    snapshot: async () => { throw new Error('not used') },
-    envelope: async () => undefined,
-    accept: async () => 'not-authorized',
-    registries,
-    onRegistries: () => {}
-  }, signal)
+  const session = listOnlySession(stream, signal, registries)
   const message = await session.read()
 
   if (message === undefined) {
@@ -314,15 +308,20 @@ export async function answerRegistries (stream: Stream, registries: () => SyncRe
  */
 export async function askRegistries (stream: Stream, signal: AbortSignal): Promise<SyncRegistry[]> {
   let named: SyncRegistry[] = []
-  const session = new SessionStream(stream, {
-    snapshot: async () => { throw new Error('not used') },
-    envelope: async () => undefined,
-    accept: async () => 'bad-request',
-    registries: () => [],
-    onRegistries: registries => { named = registries }
-  }, signal)
+  const session = listOnlySession(stream, signal, () => [], registries => { named = registries })
   await session.write({ ranges: [], want: [], records: 0, registries: [] }, [])
   await session.read()
   await stream.close({ signal })
   return named
+}
+
+/** A session that only exchanges the registry list: it holds no records, takes none (`not-authorized`) and no revocations. */
+function listOnlySession (stream: Stream, signal: AbortSignal, registries: () => SyncRegistry[], onRegistries: (named: SyncRegistry[]) => void = () => {}): SessionStream {
+  return new SessionStream(stream, {
+    snapshot: async () => { throw new Error('a registry-list exchange holds no records') },
+    envelope: async () => undefined,
+    accept: async () => 'not-authorized',
+    registries,
+    onRegistries
+  }, signal)
 }
