@@ -134,7 +134,8 @@ describe('registry federation', function () {
       const second = await testnet.startRegistry()
 
       await eventually(async () => await instanceCount(second) === 300)
-      expect(second.syncStats().recordsReceived).to.be.at.least(300)
+      // a session's counts are added when it ends, which may be after the last record is stored
+      await eventually(() => second.syncStats().recordsReceived >= 300)
       expect(first.syncStats().peers).to.equal(1)
     })
 
